@@ -1,0 +1,25 @@
+import type { Resolvers } from '../src/generated/graphql.js';
+import { productEntityResolvers } from './catalog/product-entity.resolver.js';
+import { productResolvers } from './catalog/product.resolver.js';
+import { skuEntityResolvers } from './catalog/sku-entity.resolver.js';
+import { skuResolvers } from './catalog/sku.resolver.js';
+import { channelResolvers } from './channel/channel.resolver.js';
+import { locationResolvers } from './channel/location.resolver.js';
+import { skuMappingResolvers } from './channel/sku-mapping.resolver.js';
+import { commonResolvers } from './common/results.resolver.js';
+import { scalarResolvers } from './common/scalars.resolver.js';
+import { viewerResolvers } from './common/viewer.resolver.js';
+
+/** Every resolver map; @graphql-tools merges them by type. */
+export const resolvers: Resolvers[] = [
+  scalarResolvers as Resolvers,
+  commonResolvers as Resolvers,
+  viewerResolvers,
+  productResolvers,
+  productEntityResolvers,
+  skuResolvers,
+  skuEntityResolvers,
+  locationResolvers,
+  channelResolvers,
+  skuMappingResolvers,
+];

@@ -1,0 +1,94 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { SCOPES, type Caller } from '../domain/access/access.types.js';
+import type { RequestContext } from '../domain/common/request-context.js';
+import { createServices, type Services } from '../domain/services.js';
+import { Metrics } from '../server/metrics.js';
+import { openStore, type Store } from '../store/connection.js';
+import { startEmbeddedStore, type EmbeddedStore } from '../store/embedded-store.js';
+import { createLoaders } from '../store/loaders.js';
+
+/** The caller of work the gateway does on its own behalf (demo seeding, CLI administration). */
+export const SYSTEM_CALLER: Caller = { keyId: 'system', name: 'system', scopes: [...SCOPES], channels: [] };
+
+/** Everything but the network front: the store, the services, and a way to act through them. */
+export interface App {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly store: Store;
+  readonly services: Services;
+  /** A context for work outside a request (CLI, seeding), with fresh loaders. */
+  systemContext(): RequestContext;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the store named by MONGODB_URI or, without one, the embedded store on an H2 file under DATA_DIR.
+ * A second process (the CLI while `npm start` runs) joins the running embedded store instead of starting its
+ * own: H2 lets one process hold the file.
+ */
+export async function openApp(config: Config, logger: Logger): Promise<App> {
+  const metrics = new Metrics();
+  const embedded = config.store.uri ? null : await joinOrStartEmbedded(config.store.dataDir, logger);
+  const uri = config.store.uri ?? embedded!.uri;
+  const store = await openStore({ uri, dbName: config.store.dbName, onCommand: (command) => metrics.mongoCommands.inc({ command }) }).catch(async (error: unknown) => {
+    await embedded?.stop();
+    throw error;
+  });
+  const services = createServices(store.repositories, {
+    idempotency: { retentionMs: config.idempotencyRetentionMs, leaseMs: 60_000 },
+    apiKeys: { cacheTtlMs: config.authCacheTtlMs },
+  });
+  return {
+    config,
+    logger,
+    metrics,
+    store,
+    services,
+    systemContext: () => ({ requestId: 'system', caller: SYSTEM_CALLER, logger, loaders: createLoaders(store.repositories), services, now: new Date() }),
+    async close() {
+      await store.close();
+      await embedded?.stop();
+    },
+  };
+}
+
+interface EmbeddedHandle {
+  readonly uri: string;
+  stop(): Promise<void>;
+}
+
+async function joinOrStartEmbedded(dataDir: string, logger: Logger): Promise<EmbeddedHandle> {
+  const directory = resolve(dataDir);
+  const marker = join(directory, 'embedded-store.json');
+  const running = readMarker(marker);
+  if (running) {
+    logger.debug({ uri: running.uri }, 'joining the running embedded store');
+    return { uri: running.uri, stop: async () => {} };
+  }
+  mkdirSync(directory, { recursive: true });
+  const store: EmbeddedStore = await startEmbeddedStore({ backend: 'h2', file: join(directory, 'store.mv.db') });
+  writeFileSync(marker, JSON.stringify({ uri: store.uri, pid: process.pid }));
+  logger.info({ uri: store.uri, file: join(directory, 'store.mv.db') }, 'embedded store started (set MONGODB_URI to use a real MongoDB)');
+  return {
+    uri: store.uri,
+    async stop() {
+      rmSync(marker, { force: true });
+      await store.stop();
+    },
+  };
+}
+
+/** The marker of an embedded store still held by a live process, or null. */
+function readMarker(path: string): { uri: string; pid: number } | null {
+  try {
+    const marker = JSON.parse(readFileSync(path, 'utf8')) as { uri: string; pid: number };
+    process.kill(marker.pid, 0);
+    return marker;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+const boolean = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+const positiveInt = z.coerce.number().int().positive();
+
+/**
+ * Every setting, read from the environment once at start-up. Each bad value yields one line naming the
+ * variable, what was expected and what was given. Defaults make `npm start` work with no configuration.
+ */
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// or mongodb+srv:// URI').optional(),
+    MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'expected a database name (letters, digits, _ and -)').default('retail_sync'),
+    DATA_DIR: z.string().min(1).default('.data'),
+    SEED_DEMO_DATA: boolean.optional(),
+    INTROSPECTION: boolean.optional(),
+    MAX_BODY_BYTES: positiveInt.default(2 * 1024 * 1024),
+    MAX_DEPTH: positiveInt.default(10),
+    MAX_ALIASES: positiveInt.default(15),
+    MAX_DIRECTIVES: positiveInt.default(10),
+    MAX_TOKENS: positiveInt.default(5_000),
+    MAX_COST: positiveInt.default(5_000),
+    IDEMPOTENCY_RETENTION_HOURS: z.coerce.number().int().min(24, 'keys are kept at least 24 hours').default(24),
+    AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5_000),
+    SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+  })
+  .transform((env) => ({
+    env: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    logLevel: env.LOG_LEVEL,
+    store: { uri: env.MONGODB_URI ?? null, dbName: env.MONGODB_DB, dataDir: env.DATA_DIR },
+    seedDemoData: env.SEED_DEMO_DATA ?? env.NODE_ENV === 'development',
+    introspection: env.INTROSPECTION ?? env.NODE_ENV !== 'production',
+    limits: {
+      maxBodyBytes: env.MAX_BODY_BYTES,
+      maxDepth: env.MAX_DEPTH,
+      maxAliases: env.MAX_ALIASES,
+      maxDirectives: env.MAX_DIRECTIVES,
+      maxTokens: env.MAX_TOKENS,
+      maxCost: env.MAX_COST,
+    },
+    idempotencyRetentionMs: env.IDEMPOTENCY_RETENTION_HOURS * 60 * 60 * 1000,
+    authCacheTtlMs: env.AUTH_CACHE_TTL_MS,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+  }));
+
+export type Config = z.output<typeof envSchema>;
+export type Limits = Config['limits'];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const variable = String(issue.path[0] ?? '');
+    return `  ${variable}: ${issue.message} (got ${JSON.stringify(env[variable])})`;
+  });
+  throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+}

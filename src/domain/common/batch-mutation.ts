@@ -1,0 +1,77 @@
+import type { z } from 'zod';
+import type { BatchOutcome } from './batch.js';
+import { invalidInput, type InputIssue } from './errors.js';
+import type { IdempotencyService } from './idempotency.service.js';
+import type { RequestContext } from './request-context.js';
+import { ejsonCodec } from './result-codec.js';
+import { duplicatesInBatch, validateBatch } from './validation.js';
+
+export interface BatchMutation<T, P> {
+  /** The mutation's name; part of what an idempotency key is bound to. */
+  readonly operation: string;
+  readonly idempotencyKey: string | null | undefined;
+  /** The raw batch exactly as the client sent it. */
+  readonly input: unknown;
+  /** The batch argument's name, for issues about the batch as a whole. Default: 'input'. */
+  readonly argument?: string;
+  /** Extra arguments that are part of the request's identity (e.g. the channel of mapSkus). */
+  readonly arguments?: Readonly<Record<string, unknown>>;
+  readonly schema: z.ZodType<P[]>;
+  /** An item's identity within the batch: a repeat is DUPLICATE_IN_BATCH at `path`. */
+  readonly identity: { readonly keyOf: (item: P) => string; readonly path: readonly string[]; readonly what: string };
+  /**
+   * Runs after the batch is well-formed: checks what needs the store (unknown references, fields required on
+   * create) and, when there is no issue, writes. Returns issues to reject the whole batch.
+   */
+  readonly execute: (items: readonly P[]) => Promise<BatchOutcome<T>>;
+}
+
+/**
+ * The one path every bulk mutation takes: idempotency claim, validation of the whole batch (all issues at
+ * once, nothing written on any), duplicate detection, then the service's own checks and writes.
+ */
+export function runBatchMutation<T, P>(ctx: RequestContext, idempotency: IdempotencyService, mutation: BatchMutation<T, P>): Promise<BatchOutcome<T>> {
+  return idempotency.run<BatchOutcome<T>>(
+    ctx,
+    {
+      operation: mutation.operation,
+      key: mutation.idempotencyKey,
+      input: { input: mutation.input, ...mutation.arguments },
+      codec: ejsonCodec(),
+      onReplay: (stored) => ('kind' in stored ? { ...stored, replayed: true } : stored),
+    },
+    async () => {
+      const parsed = validateBatch(mutation.schema, mutation.input, mutation.argument);
+      if (!parsed.ok) return parsed.error;
+      const duplicates: InputIssue[] = duplicatesInBatch(parsed.value, mutation.identity.keyOf, mutation.identity.path, mutation.identity.what);
+      if (duplicates.length > 0) return invalidInput(duplicates);
+      return mutation.execute(parsed.value);
+    },
+  );
+}
+
+/** Issues for items that name a record that must exist but does not. */
+export function unknownReferences<P>(items: readonly P[], referenceOf: (item: P) => string | null | undefined, exists: (code: string) => boolean, path: readonly string[], what: string): InputIssue[] {
+  const issues: InputIssue[] = [];
+  items.forEach((item, index) => {
+    const reference = referenceOf(item);
+    if (reference !== null && reference !== undefined && !exists(reference)) {
+      issues.push({ index, path, code: 'UNKNOWN_REFERENCE', message: `${what} "${reference}" does not exist.` });
+    }
+  });
+  return issues;
+}
+
+/** Issues for fields a new record needs but the item leaves out. */
+export function requiredOnCreate<P>(items: readonly P[], isNew: (item: P) => boolean, fields: readonly (keyof P & string)[]): InputIssue[] {
+  const issues: InputIssue[] = [];
+  items.forEach((item, index) => {
+    if (!isNew(item)) return;
+    for (const field of fields) {
+      if (item[field] === undefined || item[field] === null) {
+        issues.push({ index, path: [field], code: 'REQUIRED', message: `"${field}" is required when creating.` });
+      }
+    }
+  });
+  return issues;
+}

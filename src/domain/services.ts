@@ -1,0 +1,38 @@
+import type { Repositories } from '../store/repositories/index.js';
+import { ApiKeyService, DEFAULT_API_KEY_OPTIONS, type ApiKeyOptions } from './access/api-key.service.js';
+import { ProductService } from './catalog/product.service.js';
+import { SkuService } from './catalog/sku.service.js';
+import { ChannelService } from './channel/channel.service.js';
+import { LocationService } from './channel/location.service.js';
+import { SkuMappingService } from './channel/sku-mapping.service.js';
+import { DEFAULT_IDEMPOTENCY_OPTIONS, IdempotencyService, type IdempotencyOptions } from './common/idempotency.service.js';
+
+/** Every domain service, built once per process over the repositories. */
+export interface Services {
+  readonly products: ProductService;
+  readonly skus: SkuService;
+  readonly locations: LocationService;
+  readonly channels: ChannelService;
+  readonly skuMappings: SkuMappingService;
+  readonly apiKeys: ApiKeyService;
+  readonly idempotency: IdempotencyService;
+}
+
+export interface ServiceOptions {
+  readonly idempotency?: IdempotencyOptions;
+  readonly apiKeys?: ApiKeyOptions;
+}
+
+/** The one place where services and their default options are wired together. */
+export function createServices(repositories: Repositories, options: ServiceOptions = {}): Services {
+  const idempotency = new IdempotencyService(repositories.idempotency, options.idempotency ?? DEFAULT_IDEMPOTENCY_OPTIONS);
+  return {
+    products: new ProductService(repositories.products, idempotency),
+    skus: new SkuService(repositories.skus, repositories.products, idempotency),
+    locations: new LocationService(repositories.locations, idempotency),
+    channels: new ChannelService(repositories.channels, repositories.locations, idempotency),
+    skuMappings: new SkuMappingService(repositories.skuMappings, repositories.skus, repositories.channels, idempotency),
+    apiKeys: new ApiKeyService(repositories.apiKeys, repositories.channels, options.apiKeys ?? DEFAULT_API_KEY_OPTIONS),
+    idempotency,
+  };
+}

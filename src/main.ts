@@ -1,0 +1,75 @@
+import { openApp, type App } from './app/app.js';
+import { ConfigError, loadConfig } from './config/config.js';
+import { seedDemoData, type DemoKey } from './demo/seed.js';
+import { createLogger } from './logging/logger.js';
+import { startGateway, type Gateway } from './server/gateway.js';
+
+/** How often expired idempotency keys are deleted (they are already ignored once expired). */
+const SWEEP_INTERVAL_MS = 10 * 60_000; // 10 minutes
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const app: App = await openApp(config, logger);
+  const demoKeys = config.seedDemoData ? await seedDemoData(app) : [];
+  const gateway: Gateway = await startGateway({ config, store: app.store, services: app.services, logger, metrics: app.metrics });
+  const sweeper = setInterval(() => {
+    app.services.idempotency.sweep().catch((error: unknown) => logger.warn({ err: error }, 'idempotency sweep failed'));
+  }, SWEEP_INTERVAL_MS).unref();
+
+  // Machine-readable for tests and orchestration: one line with the URL and port.
+  logger.info({ url: gateway.url, port: gateway.port, env: config.env }, 'listening');
+  if (demoKeys.length > 0) printBanner(gateway.url, demoKeys);
+
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) {
+      logger.warn({ signal }, 'second signal: exiting without draining');
+      process.exit(1);
+    }
+    shuttingDown = true;
+    logger.info({ signal }, 'draining');
+    clearInterval(sweeper);
+    try {
+      await gateway.stop();
+      await app.close();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+function printBanner(url: string, keys: readonly DemoKey[]): void {
+  const erp = keys.find((key) => key.name === 'demo-erp');
+  const lines = [
+    '',
+    `retail-sync-gateway is serving ${url} (GraphQL over HTTP and WebSocket)`,
+    'Demo API keys (development only; also in DATA_DIR/demo-keys.json):',
+    ...keys.map((key) => `  ${key.name.padEnd(26)} ${key.key}  [${key.scopes.join(' ')}]${key.channels.length ? ` channels: ${key.channels.join(',')}` : ''}`),
+    '',
+    'Try:',
+    `  curl -s ${url} -H 'content-type: application/json' -H 'authorization: Bearer ${erp?.key ?? '<key>'}' \\`,
+    `    -d '{"query":"{ sku(code: \\"P-0001-BLK-M\\") { code title product { title } mappings { channelCode externalVariantId } } }"}'`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`retail-sync-gateway failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,85 @@
+import type { Server } from 'node:http';
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import type { Limits } from '../config/config.js';
+import type { Caller } from '../domain/access/access.types.js';
+import { bearerToken, requestIdFrom, type ContextFactory } from './context.js';
+import { hideSchemaDetails } from './errors.js';
+import { limitRules } from './limits.js';
+
+export interface WebSocketDeps {
+  readonly httpServer: Server;
+  readonly schema: GraphQLSchema;
+  readonly contextFactory: ContextFactory;
+  readonly limits: Limits;
+  readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  readonly logger: Logger;
+}
+
+/**
+ * graphql-ws on the HTTP server's port and path. graphql-ws runs none of Apollo's plugins, validation rules or
+ * error formatting, so the same API-key check, limits and masking are wired in here: without them a deep
+ * cyclic query over the socket would be executed unchecked.
+ *
+ * Authentication happens in connection_init (`{ authorization: "Bearer <key>" }`); a socket without a valid
+ * key is closed with 4403 Forbidden before any operation runs.
+ */
+export function attachWebSocketServer(deps: WebSocketDeps) {
+  const wss = new WebSocketServer({ server: deps.httpServer, path: '/graphql', maxPayload: deps.limits.maxBodyBytes });
+  const rules = [...specifiedRules, ...limitRules(deps.limits)];
+  const callers = new WeakMap<object, Caller>();
+
+  const format = (errors: readonly GraphQLError[]) => errors.map((error) => deps.formatError(error.toJSON(), error));
+
+  const cleanup = useServer(
+    {
+      schema: deps.schema,
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        const token = bearerToken(params['authorization'] ?? params['Authorization']);
+        try {
+          callers.set(ctx, await deps.contextFactory.authenticate(token));
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        const caller = callers.get(ctx);
+        if (!caller) return [new GraphQLError('A valid API key is required.', { extensions: { code: 'UNAUTHENTICATED' } })];
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query, { maxTokens: deps.limits.maxTokens });
+        } catch (error) {
+          return [withCode(error as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
+        }
+        const errors = validate(deps.schema, document, rules);
+        if (errors.length > 0) return errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
+        const requestId = requestIdFrom(undefined);
+        return {
+          schema: deps.schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: deps.contextFactory.build(requestId, caller),
+        };
+      },
+      onError: (_ctx, _id, _payload, errors) => format(errors),
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: format(result.errors) } : result),
+    },
+    wss,
+  );
+
+  return {
+    /** Closes every socket (clients reconnect to another replica) and stops accepting new ones. */
+    async dispose(): Promise<void> {
+      await cleanup.dispose();
+    },
+  };
+}
+
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(hideSchemaDetails(error.message), { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
+}

@@ -1,0 +1,25 @@
+import { Schema, type InferSchemaType } from 'mongoose';
+import { MODEL_OPTIONS } from './shared-fields.js';
+
+export const idempotencyKeySchema = new Schema(
+  {
+    /** `${apiKeyId}:${idempotencyKey}`: keys are scoped per API key. */
+    _id: { type: String, required: true },
+    operation: { type: String, required: true },
+    requestHash: { type: String, required: true },
+    state: { type: String, enum: ['IN_PROGRESS', 'COMPLETED'], required: true },
+    /** Identifies the request holding the key, so only it may complete or release the key. */
+    token: { type: String, required: true },
+    lockedUntil: { type: Date, required: true },
+    /** Canonical Extended JSON of the stored result. */
+    result: { type: String, default: null },
+    createdAt: { type: Date, required: true },
+    expiresAt: { type: Date, required: true },
+  },
+  { ...MODEL_OPTIONS, collection: 'idempotency_keys' },
+);
+// On real MongoDB the TTL monitor reclaims space; correctness never depends on it (expiry is checked in
+// queries and a sweeper deletes what the embedded store keeps).
+idempotencyKeySchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+
+export type IdempotencyKeyDocument = InferSchemaType<typeof idempotencyKeySchema>;

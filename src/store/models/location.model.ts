@@ -1,0 +1,18 @@
+import { Schema, type InferSchemaType } from 'mongoose';
+import { LOCATION_KINDS } from '../../domain/channel/channel.types.js';
+import { MODEL_OPTIONS, versionedFields } from './shared-fields.js';
+
+export const locationSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    name: { type: String, required: true },
+    kind: { type: String, enum: LOCATION_KINDS, required: true },
+    region: { type: String, required: true },
+    timezone: { type: String, required: true },
+    archivedAt: { type: Date, default: null },
+    ...versionedFields,
+  },
+  { ...MODEL_OPTIONS, collection: 'locations' },
+);
+
+export type LocationDocument = InferSchemaType<typeof locationSchema>;

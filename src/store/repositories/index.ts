@@ -1,0 +1,30 @@
+import type { Connection } from 'mongoose';
+import { ApiKeyRepository } from './api-key.repository.js';
+import { ChannelRepository } from './channel.repository.js';
+import { IdempotencyRepository } from './idempotency.repository.js';
+import { LocationRepository } from './location.repository.js';
+import { ProductRepository } from './product.repository.js';
+import { SkuMappingRepository } from './sku-mapping.repository.js';
+import { SkuRepository } from './sku.repository.js';
+
+export interface Repositories {
+  readonly products: ProductRepository;
+  readonly skus: SkuRepository;
+  readonly locations: LocationRepository;
+  readonly channels: ChannelRepository;
+  readonly skuMappings: SkuMappingRepository;
+  readonly apiKeys: ApiKeyRepository;
+  readonly idempotency: IdempotencyRepository;
+}
+
+export function createRepositories(connection: Connection): Repositories {
+  return {
+    products: new ProductRepository(connection),
+    skus: new SkuRepository(connection),
+    locations: new LocationRepository(connection),
+    channels: new ChannelRepository(connection),
+    skuMappings: new SkuMappingRepository(connection),
+    apiKeys: new ApiKeyRepository(connection),
+    idempotency: new IdempotencyRepository(connection),
+  };
+}

@@ -1,0 +1,36 @@
+import type { Connection } from 'mongoose';
+import type { CatalogFilter, ProductRecord } from '../../domain/catalog/catalog.types.js';
+import { pageOf, type Page, type PageRequest } from '../../domain/common/pagination.js';
+import { productSchema, type ProductDocument } from '../models/product.model.js';
+import { afterKeyQuery, catalogFilterQuery } from './catalog-filter.js';
+import { VersionedRepository, type DocumentMapper } from './versioned.repository.js';
+
+type StoredProduct = ProductDocument & { _id: string };
+
+const mapper: DocumentMapper<ProductRecord, StoredProduct> = {
+  keyOf: (record) => record.code,
+  toRecord: ({ _id, ...document }) => ({
+    code: _id,
+    title: document.title,
+    attributes: document.attributes.map(({ key, value }) => ({ key, value })),
+    taxClass: document.taxClass ?? null,
+    status: document.status,
+    archivedAt: document.archivedAt ?? null,
+    version: document.version,
+    createdAt: document.createdAt,
+    updatedAt: document.updatedAt,
+  }),
+  toDocument: ({ code, ...record }) => ({ _id: code, ...record, attributes: [...record.attributes] }) as StoredProduct,
+};
+
+export class ProductRepository extends VersionedRepository<ProductRecord, StoredProduct> {
+  constructor(connection: Connection) {
+    super(connection.model<StoredProduct>('Product', productSchema), mapper);
+  }
+
+  async list(filter: CatalogFilter | null | undefined, page: PageRequest): Promise<Page<ProductRecord>> {
+    const query = catalogFilterQuery(filter);
+    const documents = await this.model.find(afterKeyQuery(query, page.afterKey)).sort({ _id: 1 }).limit(page.first + 1).lean<StoredProduct[]>().exec();
+    return pageOf(documents.map(mapper.toRecord), page, mapper.keyOf, () => this.model.countDocuments(query).exec());
+  }
+}

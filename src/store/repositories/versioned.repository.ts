@@ -1,0 +1,63 @@
+import type { Model } from 'mongoose';
+import type { Versioned, VersionedStore } from '../../domain/common/versioned-upsert.js';
+import { DomainError } from '../../domain/common/errors.js';
+import { isDuplicateKeyError } from './mongo-errors.js';
+
+/** Maps one record type to its stored document and back: the record's key becomes `_id`. */
+export interface DocumentMapper<T, D> {
+  toRecord(document: D): T;
+  toDocument(record: T): D;
+  keyOf(record: T): string;
+}
+
+/**
+ * Optimistic single-document writes shared by every versioned aggregate (products, SKUs, locations, channels,
+ * mappings). Subclasses add their own queries.
+ */
+export class VersionedRepository<T extends Versioned, D extends { _id: string }> implements VersionedStore<T> {
+  constructor(
+    protected readonly model: Model<D>,
+    protected readonly mapper: DocumentMapper<T, D>,
+  ) {}
+
+  async findByKey(key: string): Promise<T | null> {
+    const document = await this.model.findById(key).lean<D>().exec();
+    return document ? this.mapper.toRecord(document) : null;
+  }
+
+  /** Records for the keys that exist, in no particular order. */
+  async findByKeys(keys: readonly string[]): Promise<T[]> {
+    if (keys.length === 0) return [];
+    const documents = await this.model.find({ _id: { $in: keys } }).lean<D[]>().exec();
+    return documents.map((document) => this.mapper.toRecord(document));
+  }
+
+  async insert(record: T): Promise<boolean> {
+    try {
+      await this.model.create(this.mapper.toDocument(record));
+      return true;
+    } catch (error) {
+      if (isDuplicateKeyError(error, '_id')) return false;
+      throw this.uniqueConflict(error, record);
+    }
+  }
+
+  async replace(record: T, expectedVersion: number): Promise<boolean> {
+    const { _id, ...rest } = this.mapper.toDocument(record);
+    try {
+      const result = await this.model.replaceOne({ _id, version: expectedVersion } as never, rest as never, { runValidators: true }).exec();
+      return result.matchedCount === 1;
+    } catch (error) {
+      throw this.uniqueConflict(error, record);
+    }
+  }
+
+  /**
+   * A secondary unique index refused the write: a concurrent request took the same unique value after our
+   * checks ran. That is the caller's conflict to retry, not an internal error.
+   */
+  private uniqueConflict(error: unknown, record: T): unknown {
+    if (!isDuplicateKeyError(error)) return error;
+    return new DomainError('CONFLICT', `"${this.mapper.keyOf(record)}" conflicts with a concurrent write of a unique value; retry the request.`);
+  }
+}
