@@ -43,9 +43,10 @@ export class VersionedRepository<T extends Versioned, D extends { _id: string }>
   }
 
   async replace(record: T, expectedVersion: number): Promise<boolean> {
-    const { _id, ...rest } = this.mapper.toDocument(record);
+    const document = this.mapper.toDocument(record);
     try {
-      const result = await this.model.replaceOne({ _id, version: expectedVersion } as never, rest as never, { runValidators: true }).exec();
+      // The replacement carries the same _id so schema validation (required _id) passes; MongoDB allows it.
+      const result = await this.model.replaceOne({ _id: document._id, version: expectedVersion } as never, document as never, { runValidators: true }).exec();
       return result.matchedCount === 1;
     } catch (error) {
       throw this.uniqueConflict(error, record);
