@@ -31,7 +31,9 @@ export function createErrorFormatter(logger: Logger) {
     const code = formatted.extensions?.['code'];
     if (typeof code === 'string' && CLIENT_SAFE_CODES.has(code)) {
       const { stacktrace: _stacktrace, exception: _exception, ...extensions } = formatted.extensions ?? {};
-      return { message: formatted.message, ...where, extensions: { ...extensions, code } };
+      // Apollo's hideSchemaDetailsFromClientErrors covers validation, not variable coercion ("Value "ACTIV" does
+      // not exist in "CatalogStatus" enum. Did you mean …?"), so suggestions are stripped here for every error.
+      return { message: hideSchemaDetails(formatted.message), ...where, extensions: { ...extensions, code } };
     }
     logger.error({ err: original, path: formatted.path }, 'unexpected error (masked as INTERNAL_SERVER_ERROR)');
     return { message: 'Internal server error', ...where, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
