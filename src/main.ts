@@ -1,5 +1,6 @@
 import { openApp, type App } from './app/app.js';
 import { ConfigError, loadConfig } from './config/config.js';
+import { DEMO_EXAMPLE_SKU } from './demo/demo-data.js';
 import { seedDemoData, type DemoKey } from './demo/seed.js';
 import { createLogger } from './logging/logger.js';
 import { startGateway, type Gateway } from './server/gateway.js';
@@ -26,9 +27,9 @@ async function main(): Promise<void> {
     app.services.idempotency.sweep().catch((error: unknown) => logger.warn({ err: error }, 'idempotency sweep failed'));
   }, SWEEP_INTERVAL_MS).unref();
 
-  // Machine-readable for tests and orchestration: one line with the URL and port.
-  logger.info({ url: gateway.url, port: gateway.port, env: config.env }, 'listening');
   if (demoKeys.length > 0) printBanner(gateway.url, demoKeys);
+  // Machine-readable for tests and orchestration, and written last: everything above is out once it appears.
+  logger.info({ url: gateway.url, port: gateway.port, env: config.env }, 'listening');
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
@@ -63,7 +64,7 @@ function printBanner(url: string, keys: readonly DemoKey[]): void {
     '',
     'Try:',
     `  curl -s ${url} -H 'content-type: application/json' -H 'authorization: Bearer ${erp?.key ?? '<key>'}' \\`,
-    `    -d '{"query":"{ sku(code: \\"P-0001-BLK-M\\") { code title product { title } mappings { channelCode externalVariantId } } }"}'`,
+    `    -d '{"query":"{ sku(code: \\"${DEMO_EXAMPLE_SKU}\\") { code title product { title } mappings { channelCode externalVariantId } } }"}'`,
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -14,6 +14,9 @@ export interface DemoCatalog {
 
 export const DEMO_CHANNELS = ['WEB-EU', 'POS-EU', 'MKT-US'] as const;
 
+/** A SKU that exists in the demo catalog, for the start banner and docs. */
+export const DEMO_EXAMPLE_SKU = 'P-0001-GRN-M';
+
 const LOCATIONS: DemoCatalog['locations'] = [
   { code: 'DC-EU-1', name: 'Kassel distribution centre', kind: 'DISTRIBUTION_CENTER', region: 'EU', timezone: 'Europe/Berlin' },
   { code: 'WH-EU-2', name: 'Rotterdam warehouse', kind: 'WAREHOUSE', region: 'EU', timezone: 'Europe/Amsterdam' },
@@ -41,6 +44,9 @@ const BRANDS = ['Northwind', 'Fabrikam', 'Contoso', 'Tailspin', 'Wingtip'];
 const MATERIALS = ['cotton', 'wool', 'polyester', 'denim', 'leather', 'linen'];
 const COLORS = ['BLK', 'WHT', 'NAV', 'RED', 'GRN', 'GRY', 'BEI'];
 const SIZES = ['XS', 'S', 'M', 'L', 'XL', 'XXL'];
+/** 3–5 sizes in 1–2 colours per product: about 2,000 SKUs for 300 products. */
+const MIN_SIZES = 3;
+const MAX_EXTRA_SIZES = 2;
 const PRODUCT_COUNT = 300;
 
 /** mulberry32: a tiny seeded PRNG; Math.random cannot be seeded. */
@@ -79,7 +85,7 @@ export function generateDemoCatalog(seed = 20261124): DemoCatalog {
     const title = `${brand} ${pick(STYLES)} ${category}`;
     const material = pick(MATERIALS);
     products.push({ code, title, attributes: [{ key: 'brand', value: brand }, { key: 'category', value: category }, { key: 'material', value: material }], taxClass: category === 'Cap' ? 'REDUCED' : 'STANDARD', status: status() });
-    const sizeCount = 3 + Math.floor(random() * 4);
+    const sizeCount = MIN_SIZES + Math.floor(random() * (MAX_EXTRA_SIZES + 1));
     const sizeStart = Math.floor(random() * (SIZES.length - sizeCount + 1));
     const colors = [...new Set([pick(COLORS), pick(COLORS)])];
     for (const color of colors) {

@@ -1,5 +1,4 @@
-import { unwrapResolverError } from '@apollo/server/errors';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { DomainError } from '../domain/common/errors.js';
 
@@ -23,7 +22,8 @@ const CLIENT_SAFE_CODES = new Set([
  */
 export function createErrorFormatter(logger: Logger) {
   return function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-    const original = unwrapResolverError(error);
+    // Apollo's unwrapResolverError unwraps only errors with a path; a DomainError from elsewhere keeps its code too.
+    const original = error instanceof GraphQLError && error.originalError ? error.originalError : error;
     const where = { ...(formatted.path ? { path: formatted.path } : {}), ...(formatted.locations ? { locations: formatted.locations } : {}) };
     if (original instanceof DomainError) {
       return { message: original.message, ...where, extensions: { ...original.details, code: original.code } };

@@ -55,6 +55,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: true,
     allowBatchedHttpRequests: false,
+    // main.ts owns shutdown (drain, then close the store); Apollo's own handler would re-raise the signal.
+    stopOnTerminationSignals: false,
     parseOptions: { maxTokens: config.limits.maxTokens },
     validationRules: limitRules(config.limits),
     logger,
