@@ -2,6 +2,7 @@ import { openApp, type App } from './app/app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { DEMO_EXAMPLE_SKU } from './demo/demo-data.js';
 import { seedDemoData, type DemoKey } from './demo/seed.js';
+import { configureFailpoints, parseFailpoints } from './faults/failpoints.js';
 import { createLogger } from './logging/logger.js';
 import { startGateway, type Gateway } from './server/gateway.js';
 
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  configureFailpoints(parseFailpoints(config.failpoints ?? undefined), logger);
   const app: App = await openApp(config, logger);
   const demoKeys = config.seedDemoData ? await seedDemoData(app) : [];
   const gateway: Gateway = await startGateway({ config, store: app.store, services: app.services, logger, metrics: app.metrics });

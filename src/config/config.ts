@@ -27,7 +27,9 @@ const envSchema = z
     IDEMPOTENCY_RETENTION_HOURS: z.coerce.number().int().min(24, 'keys are kept at least 24 hours').default(24),
     AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5_000),
     SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+    FAILPOINTS: z.string().optional(),
   })
+  .refine((env) => !(env.FAILPOINTS && env.NODE_ENV === 'production'), { message: 'failpoints are for tests and cannot be set in production', path: ['FAILPOINTS'] })
   .transform((env) => ({
     env: env.NODE_ENV,
     host: env.HOST,
@@ -47,6 +49,7 @@ const envSchema = z
     idempotencyRetentionMs: env.IDEMPOTENCY_RETENTION_HOURS * 60 * 60 * 1000,
     authCacheTtlMs: env.AUTH_CACHE_TTL_MS,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    failpoints: env.FAILPOINTS ?? null,
   }));
 
 export type Config = z.output<typeof envSchema>;

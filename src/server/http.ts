@@ -5,6 +5,7 @@ import type { RequestContext } from '../domain/common/request-context.js';
 import type { ContextFactory } from './context.js';
 import { bearerToken, requestIdFrom } from './context.js';
 import type { Metrics } from './metrics.js';
+import { failpoint } from '../faults/failpoints.js';
 
 export interface HttpHandlerDeps {
   readonly apollo: ApolloServer<RequestContext>;
@@ -76,6 +77,7 @@ async function serveGraphql(deps: HttpHandlerDeps, req: IncomingMessage, res: Se
   }
   const method = (req.method ?? 'GET').toUpperCase();
   const body = method === 'POST' ? parseBody(await readBody(req, deps.maxBodyBytes), headers.get('content-type')) : undefined;
+  await failpoint('http.request-read');
   const response = await deps.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method, headers, search: url.search, body },
     context: async () => deps.contextFactory.build(requestId, await deps.contextFactory.authenticate(bearerToken(req.headers.authorization))),

@@ -11,6 +11,10 @@ export interface GatewayProcess {
   readonly process: ChildProcess;
   /** Every stdout/stderr line so far, for assertions on logs and for failure messages. */
   readonly output: string[];
+  /** Resolves with the first output line (already seen or still to come) that matches. */
+  waitForOutput(pattern: RegExp): Promise<string>;
+  /** Resolves with the exit code once the process has exited (for whatever reason). */
+  exited(): Promise<number | null>;
   /** SIGTERM, then resolves with the exit code once the process has drained and exited. */
   stop(): Promise<number | null>;
 }
@@ -32,6 +36,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
+  const watchers: { pattern: RegExp; found: (line: string) => void }[] = [];
   const listening = deferred<{ url: string; port: number }>();
   const exited = deferred<number | null>();
   child.once('exit', (code) => {
@@ -41,6 +46,10 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => {
       output.push(line);
+      for (const watcher of watchers.filter((w) => w.pattern.test(line))) {
+        watchers.splice(watchers.indexOf(watcher), 1);
+        watcher.found(line);
+      }
       if (line.includes('"msg":"listening"')) {
         const parsed = JSON.parse(line) as { url: string; port: number };
         listening.resolve({ url: parsed.url, port: parsed.port });
@@ -55,6 +64,15 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
       port,
       process: child,
       output,
+      waitForOutput(pattern) {
+        const seen = output.find((line) => pattern.test(line));
+        if (seen !== undefined) return Promise.resolve(seen);
+        const found = deferred<string>();
+        watchers.push({ pattern, found: found.resolve });
+        void exited.promise.then(() => found.reject(new Error(`gateway exited before printing ${pattern}`)));
+        return found.promise;
+      },
+      exited: () => exited.promise,
       async stop() {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
         return exited.promise;
