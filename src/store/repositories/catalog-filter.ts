@@ -15,8 +15,3 @@ export function catalogFilterQuery(filter: CatalogFilter | SkuFilter | null | un
   }
   return query;
 }
-
-/** Adds the keyset condition for the page after `afterKey` (pages are ordered by `_id`). */
-export function afterKeyQuery(query: Record<string, unknown>, afterKey: string | null): Record<string, unknown> {
-  return afterKey === null ? query : { ...query, _id: { $gt: afterKey } };
-}

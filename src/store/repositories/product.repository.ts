@@ -1,8 +1,8 @@
 import type { Connection } from 'mongoose';
 import type { CatalogFilter, ProductRecord } from '../../domain/catalog/catalog.types.js';
-import { pageOf, type Page, type PageRequest } from '../../domain/common/pagination.js';
+import type { Page, PageRequest } from '../../domain/common/pagination.js';
 import { productSchema, type ProductDocument } from '../models/product.model.js';
-import { afterKeyQuery, catalogFilterQuery } from './catalog-filter.js';
+import { catalogFilterQuery } from './catalog-filter.js';
 import { VersionedRepository, type DocumentMapper } from './versioned.repository.js';
 
 type StoredProduct = ProductDocument & { _id: string };
@@ -29,8 +29,6 @@ export class ProductRepository extends VersionedRepository<ProductRecord, Stored
   }
 
   async list(filter: CatalogFilter | null | undefined, page: PageRequest): Promise<Page<ProductRecord>> {
-    const query = catalogFilterQuery(filter);
-    const documents = await this.model.find(afterKeyQuery(query, page.afterKey)).sort({ _id: 1 }).limit(page.first + 1).lean<StoredProduct[]>().exec();
-    return pageOf(documents.map(mapper.toRecord), page, mapper.keyOf, () => this.model.countDocuments(query).exec());
+    return this.page(catalogFilterQuery(filter), page);
   }
 }

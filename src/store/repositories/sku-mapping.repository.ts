@@ -1,6 +1,6 @@
 import type { Connection } from 'mongoose';
 import { skuMappingKey, type SkuMappingRecord } from '../../domain/channel/channel.types.js';
-import { pageOf, type Page, type PageRequest } from '../../domain/common/pagination.js';
+import type { Page, PageRequest } from '../../domain/common/pagination.js';
 import { skuMappingSchema, type SkuMappingDocument } from '../models/sku-mapping.model.js';
 import { VersionedRepository, type DocumentMapper } from './versioned.repository.js';
 
@@ -71,9 +71,8 @@ export class SkuMappingRepository extends VersionedRepository<SkuMappingRecord, 
     if (!filter?.includeInactive) query['active'] = true;
     if (filter?.skuCodes?.length) query['skuCode'] = { $in: [...filter.skuCodes] };
     if (filter?.externalVariantIds?.length) query['externalVariantId'] = { $in: [...filter.externalVariantIds] };
-    const paged = page.afterKey === null ? query : { ...query, _id: { $gt: skuMappingKey(channelCode, page.afterKey) } };
-    const documents = await this.model.find(paged).sort({ _id: 1 }).limit(page.first + 1).lean<StoredSkuMapping[]>().exec();
+    const afterId = page.afterKey === null ? null : skuMappingKey(channelCode, page.afterKey);
     // Cursors carry the SKU code only; the channel is an argument of the query.
-    return pageOf(documents.map(mapper.toRecord), page, (record) => record.skuCode, () => this.model.countDocuments(query).exec());
+    return this.page(query, page, afterId, (record) => record.skuCode);
   }
 }

@@ -1,8 +1,8 @@
 import type { Connection } from 'mongoose';
 import type { SkuFilter, SkuRecord } from '../../domain/catalog/catalog.types.js';
-import { pageOf, type Page, type PageRequest } from '../../domain/common/pagination.js';
+import type { Page, PageRequest } from '../../domain/common/pagination.js';
 import { skuSchema, type SkuDocument } from '../models/sku.model.js';
-import { afterKeyQuery, catalogFilterQuery } from './catalog-filter.js';
+import { catalogFilterQuery } from './catalog-filter.js';
 import { VersionedRepository, type DocumentMapper } from './versioned.repository.js';
 
 type StoredSku = SkuDocument & { _id: string };
@@ -31,9 +31,7 @@ export class SkuRepository extends VersionedRepository<SkuRecord, StoredSku> {
   }
 
   async list(filter: SkuFilter | null | undefined, page: PageRequest): Promise<Page<SkuRecord>> {
-    const query = catalogFilterQuery(filter);
-    const documents = await this.model.find(afterKeyQuery(query, page.afterKey)).sort({ _id: 1 }).limit(page.first + 1).lean<StoredSku[]>().exec();
-    return pageOf(documents.map(mapper.toRecord), page, mapper.keyOf, () => this.model.countDocuments(query).exec());
+    return this.page(catalogFilterQuery(filter), page);
   }
 
   /** Unarchived SKUs of each product, for the product.skus loader; one query for all products. */

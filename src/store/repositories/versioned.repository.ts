@@ -1,6 +1,7 @@
 import type { Model } from 'mongoose';
 import type { Versioned, VersionedStore } from '../../domain/common/versioned-upsert.js';
 import { DomainError } from '../../domain/common/errors.js';
+import { pageOf, type Page, type PageRequest } from '../../domain/common/pagination.js';
 import { isDuplicateKeyError } from './mongo-errors.js';
 
 /** Maps one record type to its stored document and back: the record's key becomes `_id`. */
@@ -51,6 +52,21 @@ export class VersionedRepository<T extends Versioned, D extends { _id: string }>
     } catch (error) {
       throw this.uniqueConflict(error, record);
     }
+  }
+
+  /**
+   * One keyset page ordered by `_id`: index-backed on real MongoDB for every filter whose index ends in `_id`.
+   * `afterId` is the `_id` to start after; `cursorKey` what the page's cursors carry (default: the record key).
+   */
+  protected async page(query: Record<string, unknown>, request: PageRequest, afterId: string | null = request.afterKey, cursorKey: (record: T) => string = this.mapper.keyOf): Promise<Page<T>> {
+    const paged = afterId === null ? query : { ...query, _id: { $gt: afterId } };
+    const documents = await this.model.find(paged).sort({ _id: 1 }).limit(request.first + 1).lean<D[]>().exec();
+    return pageOf(
+      documents.map((document) => this.mapper.toRecord(document)),
+      request,
+      cursorKey,
+      () => this.model.countDocuments(query).exec(),
+    );
   }
 
   /**
