@@ -8,6 +8,8 @@ import { startGateway, type Gateway } from './server/gateway.js';
 
 /** How often expired idempotency keys are deleted (they are already ignored once expired). */
 const SWEEP_INTERVAL_MS = 10 * 60_000; // 10 minutes
+/** Time for closing the store after the HTTP drain's grace period, before the watchdog gives up. */
+const SHUTDOWN_WATCHDOG_MARGIN_MS = 5_000; // 5 seconds
 
 async function main(): Promise<void> {
   let config;
@@ -22,7 +24,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   configureFailpoints(parseFailpoints(config.failpoints ?? undefined), logger);
-  const app: App = await openApp(config, logger);
+  const app: App = await openApp(config, logger, { advertiseEmbeddedStore: true });
   const demoKeys = config.seedDemoData ? await seedDemoData(app) : [];
   const gateway: Gateway = await startGateway({ config, store: app.store, services: app.services, logger, metrics: app.metrics });
   const sweeper = setInterval(() => {
@@ -35,12 +37,15 @@ async function main(): Promise<void> {
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
-    if (shuttingDown) {
-      logger.warn({ signal }, 'second signal: exiting without draining');
-      process.exit(1);
-    }
+    // Ctrl-C under npm delivers SIGINT twice (the terminal's and npm's forwarded copy): repeats are ignored,
+    // and a watchdog ends a drain that hangs instead.
+    if (shuttingDown) return logger.debug({ signal }, 'already draining');
     shuttingDown = true;
     logger.info({ signal }, 'draining');
+    setTimeout(() => {
+      logger.error({ graceMs: config.shutdownGraceMs }, 'drain did not finish in time: exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs + SHUTDOWN_WATCHDOG_MARGIN_MS).unref();
     clearInterval(sweeper);
     try {
       await gateway.stop();

@@ -30,9 +30,17 @@ export interface App {
  * A second process (the CLI while `npm start` runs) joins the running embedded store instead of starting its
  * own: H2 lets one process hold the file.
  */
-export async function openApp(config: Config, logger: Logger): Promise<App> {
+export interface OpenAppOptions {
+  /**
+   * Let other processes (the CLI) join the embedded store this process starts. Only the long-running gateway
+   * does: a store started by a short CLI command vanishes when it exits.
+   */
+  readonly advertiseEmbeddedStore?: boolean;
+}
+
+export async function openApp(config: Config, logger: Logger, options: OpenAppOptions = {}): Promise<App> {
   const metrics = new Metrics();
-  const embedded = config.store.uri ? null : await joinOrStartEmbedded(config.store.dataDir, logger);
+  const embedded = config.store.uri ? null : await joinOrStartEmbedded(config.store.dataDir, logger, options.advertiseEmbeddedStore ?? false);
   const uri = config.store.uri ?? embedded!.uri;
   const store = await openStore({ uri, dbName: config.store.dbName, onCommand: (command) => metrics.mongoCommands.inc({ command }) }).catch(async (error: unknown) => {
     await embedded?.stop();
@@ -61,7 +69,7 @@ interface EmbeddedHandle {
   stop(): Promise<void>;
 }
 
-async function joinOrStartEmbedded(dataDir: string, logger: Logger): Promise<EmbeddedHandle> {
+async function joinOrStartEmbedded(dataDir: string, logger: Logger, advertise: boolean): Promise<EmbeddedHandle> {
   const directory = resolve(dataDir);
   const marker = join(directory, 'embedded-store.json');
   const running = readMarker(marker);
@@ -71,12 +79,12 @@ async function joinOrStartEmbedded(dataDir: string, logger: Logger): Promise<Emb
   }
   mkdirSync(directory, { recursive: true });
   const store: EmbeddedStore = await startEmbeddedStore({ backend: 'h2', file: join(directory, 'store.mv.db') });
-  writeFileSync(marker, JSON.stringify({ uri: store.uri, pid: process.pid }));
+  if (advertise) writeFileSync(marker, JSON.stringify({ uri: store.uri, pid: process.pid }));
   logger.info({ uri: store.uri, file: join(directory, 'store.mv.db') }, 'embedded store started (set MONGODB_URI to use a real MongoDB)');
   return {
     uri: store.uri,
     async stop() {
-      rmSync(marker, { force: true });
+      if (advertise) rmSync(marker, { force: true });
       await store.stop();
     },
   };

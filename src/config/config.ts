@@ -23,7 +23,8 @@ const envSchema = z
     MAX_ALIASES: positiveInt.default(15),
     MAX_DIRECTIVES: positiveInt.default(10),
     MAX_TOKENS: positiveInt.default(5_000),
-    MAX_COST: positiveInt.default(5_000),
+    // armor multiplies by a literal `first`: a 500-item page of SKUs with product and mappings costs ~47,500.
+    MAX_COST: positiveInt.default(100_000),
     IDEMPOTENCY_RETENTION_HOURS: z.coerce.number().int().min(24, 'keys are kept at least 24 hours').default(24),
     AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5_000),
     SHUTDOWN_GRACE_MS: positiveInt.default(10_000),

@@ -56,6 +56,8 @@ export type Channel = {
   readonly createdAt: Scalars['DateTime']['output'];
   /** ISO 4217 currency code. */
   readonly currency: Scalars['String']['output'];
+  /** Units per SKU held back from available-to-sell (a safety margin for this channel). */
+  readonly inventoryBuffer: Scalars['Int']['output'];
   readonly kind: ChannelKind;
   /** Codes of the locations whose stock this channel sells. */
   readonly locationCodes: ReadonlyArray<Scalars['String']['output']>;
@@ -75,6 +77,8 @@ export type ChannelBatchResult = {
 export type ChannelInput = {
   readonly code: Scalars['String']['input'];
   readonly currency?: InputMaybe<Scalars['String']['input']>;
+  /** Default 0. */
+  readonly inventoryBuffer?: InputMaybe<Scalars['Int']['input']>;
   readonly kind?: InputMaybe<ChannelKind>;
   /** Replaces the channel's location list; every code must name an existing location. */
   readonly locationCodes?: InputMaybe<ReadonlyArray<Scalars['String']['input']>>;
@@ -144,6 +148,7 @@ export type InputIssueCode =
   | 'EMPTY_BATCH'
   | 'INVALID_CHECK_DIGIT'
   | 'INVALID_FORMAT'
+  | 'OUT_OF_RANGE'
   | 'REQUIRED'
   | 'RESERVED_KEY'
   | 'TOO_LONG'
@@ -172,6 +177,7 @@ export type Location = {
   readonly createdAt: Scalars['DateTime']['output'];
   readonly kind: LocationKind;
   readonly name: Scalars['String']['output'];
+  readonly negativeStockPolicy: NegativeStockPolicy;
   readonly region: Scalars['String']['output'];
   /** IANA time zone, e.g. Europe/Berlin. */
   readonly timezone: Scalars['String']['output'];
@@ -189,6 +195,8 @@ export type LocationInput = {
   readonly code: Scalars['String']['input'];
   readonly kind?: InputMaybe<LocationKind>;
   readonly name?: InputMaybe<Scalars['String']['input']>;
+  /** Default REJECT. */
+  readonly negativeStockPolicy?: InputMaybe<NegativeStockPolicy>;
   readonly region?: InputMaybe<Scalars['String']['input']>;
   readonly timezone?: InputMaybe<Scalars['String']['input']>;
 };
@@ -276,6 +284,15 @@ export type MutationUpsertSkusArgs = {
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   input: ReadonlyArray<SkuInput>;
 };
+
+/** What an inventory change that would take onHand below 0 does at a location. */
+export type NegativeStockPolicy =
+  /** Apply it: onHand goes negative (the sale happened). */
+  | 'ALLOW'
+  /** Apply it but stop onHand at 0. */
+  | 'CLAMP'
+  /** Refuse the item with NegativeStockError (the default). */
+  | 'REJECT';
 
 /** Relay page information. */
 export type PageInfo = {
@@ -740,6 +757,7 @@ export type ResolversTypes = {
   LocationUpsertItem: ResolverTypeWrapper<BatchItem<LocationRecord>>;
   MapSkusResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['MapSkusResult']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  NegativeStockPolicy: NegativeStockPolicy;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Product: ResolverTypeWrapper<ProductRecord>;
   ProductBatchResult: ResolverTypeWrapper<BatchResult<ProductRecord>>;
@@ -851,6 +869,7 @@ export type ChannelResolvers<ContextType = RequestContext, ParentType extends Re
   code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  inventoryBuffer?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['ChannelKind'], ParentType, ContextType>;
   locationCodes?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType>;
   locations?: Resolver<ReadonlyArray<ResolversTypes['Location']>, ParentType, ContextType>;
@@ -914,6 +933,7 @@ export type LocationResolvers<ContextType = RequestContext, ParentType extends R
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['LocationKind'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  negativeStockPolicy?: Resolver<ResolversTypes['NegativeStockPolicy'], ParentType, ContextType>;
   region?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   timezone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;

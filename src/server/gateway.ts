@@ -26,7 +26,7 @@ export interface GatewayDeps {
   readonly metrics: Metrics;
 }
 
-type Phase = { readonly phase: 'listening'; readonly url: string } | { readonly phase: 'draining' } | { readonly phase: 'stopped' };
+type Phase = { readonly phase: 'starting' } | { readonly phase: 'listening'; readonly url: string } | { readonly phase: 'draining' } | { readonly phase: 'stopped' };
 
 export interface Gateway {
   /** http://host:port/graphql — also the WebSocket endpoint (ws://…). */
@@ -46,7 +46,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const httpServer: Server = createServer();
   const contextFactory = createContextFactory({ services: deps.services, repositories: deps.store.repositories, logger });
   const formatError = createErrorFormatter(logger);
-  const webSockets = attachWebSocketServer({ httpServer, schema, contextFactory, limits: config.limits, formatError, logger });
+  const webSockets = attachWebSocketServer({ httpServer, schema, contextFactory, limits: config.limits, introspection: config.introspection, formatError, logger });
 
   const apollo = new ApolloServer<RequestContext>({
     schema,
@@ -70,15 +70,16 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     ],
   });
   await apollo.start();
+  let state: Phase = { phase: 'starting' };
 
-  httpServer.on('request', createHttpHandler({ apollo, contextFactory, metrics: deps.metrics, logger, maxBodyBytes: config.limits.maxBodyBytes, isReady: () => deps.store.ping() }));
+  httpServer.on('request', createHttpHandler({ apollo, contextFactory, metrics: deps.metrics, logger, maxBodyBytes: config.limits.maxBodyBytes, isReady: async () => state.phase === 'listening' && (await deps.store.ping()) }));
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(config.port, config.host, () => resolve());
   });
   const { port } = httpServer.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/graphql`;
-  let state: Phase = { phase: 'listening', url };
+  state = { phase: 'listening', url };
   let stopping: Promise<void> | null = null;
 
   return {

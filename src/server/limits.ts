@@ -9,7 +9,8 @@ import type { Limits } from '../config/config.js';
  * Token limits are not armor's: its plugin turns syntax errors into HTTP 500, while Apollo's
  * `parseOptions.maxTokens` (and graphql's `parse(…, { maxTokens })` on the socket) answers 400. Field
  * suggestions are hidden by Apollo's `hideSchemaDetailsFromClientErrors` instead of armor's plugin. The cost
- * rule does not multiply by `first`, so a 500-item page is admitted.
+ * rule multiplies by a literal `first`, so the default budget (config MAX_COST) admits a full 500-item page
+ * with its nested fields; pages are capped at 500 by the resolvers whatever the budget.
  */
 export function limitRules(limits: Limits): ValidationRule[] {
   const armor = new ApolloArmor({

@@ -1,10 +1,9 @@
 import type { Server } from 'node:http';
-import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Limits } from '../config/config.js';
-import type { Caller } from '../domain/access/access.types.js';
 import { bearerToken, requestIdFrom, type ContextFactory } from './context.js';
 import { hideSchemaDetails } from './errors.js';
 import { limitRules } from './limits.js';
@@ -14,6 +13,8 @@ export interface WebSocketDeps {
   readonly schema: GraphQLSchema;
   readonly contextFactory: ContextFactory;
   readonly limits: Limits;
+  /** As on HTTP: off in production. */
+  readonly introspection: boolean;
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   readonly logger: Logger;
 }
@@ -28,8 +29,10 @@ export interface WebSocketDeps {
  */
 export function attachWebSocketServer(deps: WebSocketDeps) {
   const wss = new WebSocketServer({ server: deps.httpServer, path: '/graphql', maxPayload: deps.limits.maxBodyBytes });
-  const rules = [...specifiedRules, ...limitRules(deps.limits)];
-  const callers = new WeakMap<object, Caller>();
+  const rules = [...specifiedRules, ...limitRules(deps.limits), ...(deps.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+  // The key presented in connection_init, re-checked (through the auth cache) for every operation, so a revoked
+  // key stops working on open sockets too.
+  const tokens = new WeakMap<object, string>();
 
   const format = (errors: readonly GraphQLError[]) => errors.map((error) => deps.formatError(error.toJSON(), error));
 
@@ -40,14 +43,15 @@ export function attachWebSocketServer(deps: WebSocketDeps) {
         const params = ctx.connectionParams ?? {};
         const token = bearerToken(params['authorization'] ?? params['Authorization']);
         try {
-          callers.set(ctx, await deps.contextFactory.authenticate(token));
+          await deps.contextFactory.authenticate(token);
+          tokens.set(ctx, token!);
           return true;
         } catch {
           return false;
         }
       },
-      onSubscribe: (ctx, _id, payload) => {
-        const caller = callers.get(ctx);
+      onSubscribe: async (ctx, _id, payload) => {
+        const caller = await deps.contextFactory.authenticate(tokens.get(ctx) ?? null).catch(() => null);
         if (!caller) return [new GraphQLError('A valid API key is required.', { extensions: { code: 'UNAUTHENTICATED' } })];
         let document: DocumentNode;
         try {

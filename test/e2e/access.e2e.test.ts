@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindStorefront, CHANNELS, LOCATIONS, startCatalogGateway, type CatalogGateway } from './fixture.js';
 import { channelByCode, channelsAndLocations, mapSkus, skuByCode, skuMappingsPage, upsertChannels, upsertLocations, upsertProducts, upsertSkus, viewer } from './operations.js';
 import { graphqlClient } from '../utils/graphql-client.js';
+import { createKey } from '../utils/test-store.js';
 
 let fx: CatalogGateway;
 
@@ -80,6 +81,22 @@ describe('channel binding', () => {
     const response = await fx.storefront(skuMappingsPage, { channel: 'POS' });
     expect(response.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(response.data).toBeNull();
+  });
+
+  it('refuses a bound key with catalog:write any change to the shared catalog', async () => {
+    const boundWriter = graphqlClient(fx.gateway.url, await createKey(fx.app, 'web-connector', ['catalog:read', 'catalog:write'], ['WEB']));
+    for (const [op, variables] of [
+      [upsertChannels, { input: [{ code: 'POS', name: 'Renamed by WEB' }] }],
+      [upsertProducts, { input: [{ code: 'P-1', title: 'Renamed by WEB' }] }],
+      [upsertSkus, { input: [{ code: 'S-1', title: 'Renamed by WEB' }] }],
+    ] as const) {
+      const response = await boundWriter(op as typeof upsertProducts, variables as never);
+      expect(response.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    }
+    expect((await fx.analyst(skuByCode, { code: 'S-1' })).data?.sku?.title).toBe('Tee M');
+    // …but may maintain its own channel's mappings.
+    const own = await boundWriter(mapSkus, { channel: 'WEB', input: [{ skuCode: 'S-1', externalVariantId: 'web-1' }] });
+    expect(own.data?.mapSkus).toMatchObject({ items: [{ outcome: 'UNCHANGED' }] });
   });
 
   it("shows a SKU's mappings in the bound channel only", async () => {

@@ -12,7 +12,8 @@ import { inject } from 'vitest';
 let fx: CatalogGateway;
 
 beforeAll(async () => {
-  fx = await startCatalogGateway('operations');
+  // No auth cache, so a revocation is seen by the next operation.
+  fx = await startCatalogGateway('operations', { AUTH_CACHE_TTL_MS: '0' });
 });
 
 afterAll(() => fx?.close());
@@ -63,6 +64,18 @@ describe('limits over HTTP', () => {
     expect(response.errors?.[0]?.message).toMatch(message);
   });
 
+  it('admits a full 500-item page with nested fields, with first as a literal', async () => {
+    const response = await fx.analyst(operation(`{ skus(first: 500) { edges { cursor node { code title status barcodes attributes { key value } product { code title status } mappings { channelCode externalVariantId externalProductId } } } pageInfo { hasNextPage endCursor } totalCount } }`));
+    expect(response.errors).toBeUndefined();
+  });
+
+  it('refuses many aliased 500-item pages by cost', async () => {
+    const page = 'skus(first: 500) { nodes { code title product { code title } mappings { channelCode externalVariantId } } }';
+    const response = await fx.analyst(operation(`{ ${Array.from({ length: 10 }, (_, i) => `p${i}: ${page}`).join(' ')} }`));
+    expect(response.status).toBe(400);
+    expect(response.errors?.[0]?.message).toMatch(/cost limit/i);
+  });
+
   it('refuses a query over the token limit with 400, not 500', async () => {
     const response = await fx.erp(operation(MANY_TOKENS_QUERY));
     expect(response.status).toBe(400);
@@ -89,6 +102,10 @@ describe('GraphQL over WebSocket', () => {
       url: fx.gateway.url.replace(/^http/, 'ws'),
       webSocketImpl: WebSocket,
       connectionParams: key ? { authorization: `Bearer ${key}` } : {},
+      // Keep one socket for all operations, so checks that run per operation are what is tested.
+      lazy: false,
+      // Refused connections are asserted through the `closed` event, not logged.
+      onNonLazyError: () => undefined,
       retryAttempts: 0,
       on: { closed: (event) => closed.resolve((event as { code: number }).code) },
     });
@@ -131,6 +148,15 @@ describe('GraphQL over WebSocket', () => {
     expect(result.errors?.[0]?.extensions?.code).toBe(code);
   });
 
+  it('stops serving a key on an open socket once it is revoked', async () => {
+    const key = await createKey(fx.app, 'soon-revoked', ['catalog:read']);
+    const { client } = connect(key);
+    expect(await run(client, '{ viewer { name } }')).toEqual({ data: { viewer: { name: 'soon-revoked' } } });
+    await fx.app.services.apiKeys.revoke(fx.app.systemContext(), key.split('_')[1]!);
+    const afterRevocation = await run(client, '{ viewer { name } }');
+    expect(afterRevocation.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
   it('enforces scopes', async () => {
     const { client } = connect(fx.keys.analyst);
     const result = await run(client, 'mutation { upsertProducts(input: [{ code: "WS-1", title: "x" }]) { __typename } }');
@@ -161,6 +187,21 @@ describe('production mode', () => {
   it('refuses introspection', async () => {
     const response = await graphqlClient(gateway.url, key)(operation('{ __schema { types { name } } }'));
     expect(response.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('refuses introspection over the WebSocket too', async () => {
+    const closed = deferred<void>();
+    const client = createClient({ url: gateway.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` }, retryAttempts: 0, on: { closed: () => closed.resolve() } });
+    const errors = await (async () => {
+      try {
+        for await (const _ of client.iterate({ query: '{ __schema { types { name } } }' })) return null;
+      } catch (error) {
+        return error as readonly { extensions?: { code?: string } }[];
+      }
+      return null;
+    })();
+    await client.dispose();
+    expect(errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
   it('serves no landing page', async () => {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { ApiKeyRepository } from '../../store/repositories/api-key.repository.js';
 import type { ChannelRepository } from '../../store/repositories/channel.repository.js';
@@ -9,6 +10,8 @@ import { SCOPES, type ApiKeySummary, type Caller } from './access.types.js';
 
 const KEY_PREFIX = 'rsg';
 const KEY_PATTERN = /^rsg_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+/** Enough for every real key of a deployment many times over. */
+const AUTH_CACHE_ENTRIES = 10_000;
 
 export interface ApiKeyOptions {
   /**
@@ -36,13 +39,19 @@ export interface CreatedApiKey {
 
 /** API keys are stored only as SHA-256 hashes of their secret: keys are random 256-bit values, so a slow hash adds nothing. */
 export class ApiKeyService {
-  private readonly cache = new Map<string, { readonly caller: Caller | null; readonly secretHash: string | null; readonly until: number }>();
+  /**
+   * Bounded: unknown key ids are cached too (so a flood of random keys costs one read each per TTL), and the
+   * bound keeps such a flood from growing memory.
+   */
+  private readonly cache: LRUCache<string, { readonly caller: Caller | null; readonly secretHash: string | null; readonly until: number }>;
 
   constructor(
     private readonly apiKeys: ApiKeyRepository,
     private readonly channels: ChannelRepository,
     private readonly options: ApiKeyOptions = DEFAULT_API_KEY_OPTIONS,
-  ) {}
+  ) {
+    this.cache = new LRUCache({ max: AUTH_CACHE_ENTRIES });
+  }
 
   async create(ctx: RequestContext, input: CreateApiKeyInput): Promise<CreatedApiKey> {
     const parsed = createKeySchema.safeParse(input);

@@ -10,6 +10,16 @@ export function canSeeChannel(caller: Caller, channelCode: string): boolean {
  * Throws FORBIDDEN for a channel outside the key's binding. The message does not say whether the channel
  * exists, so a storefront key cannot probe other channels.
  */
+/**
+ * Throws FORBIDDEN for a key bound to channels: such keys belong to one storefront or connector and may not
+ * change what every channel shares (products, SKUs, locations, channels).
+ */
+export function assertUnboundKey(caller: Caller, action: string): void {
+  if (caller.channels.length > 0) {
+    throw new DomainError('FORBIDDEN', `API key "${caller.name}" is bound to channels and cannot ${action}; use an unbound key.`);
+  }
+}
+
 export function assertChannelAccess(caller: Caller, channelCode: string): void {
   if (!canSeeChannel(caller, channelCode)) {
     throw new DomainError('FORBIDDEN', `API key "${caller.name}" is not bound to the requested channel.`);

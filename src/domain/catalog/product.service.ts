@@ -1,3 +1,4 @@
+import { assertUnboundKey } from '../access/channel-access.js';
 import type { ProductRepository } from '../../store/repositories/product.repository.js';
 import type { BatchOutcome } from '../common/batch.js';
 import { batchResult } from '../common/batch.js';
@@ -40,6 +41,7 @@ export class ProductService {
   }
 
   upsert(ctx: RequestContext, input: unknown, idempotencyKey: string | null | undefined): Promise<BatchOutcome<ProductRecord>> {
+    assertUnboundKey(ctx.caller, 'change products');
     return runBatchMutation(ctx, this.idempotency, {
       operation: 'upsertProducts',
       idempotencyKey,

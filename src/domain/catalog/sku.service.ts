@@ -1,3 +1,4 @@
+import { assertUnboundKey } from '../access/channel-access.js';
 import type { ProductRepository } from '../../store/repositories/product.repository.js';
 import type { SkuRepository } from '../../store/repositories/sku.repository.js';
 import { batchResult, type BatchOutcome } from '../common/batch.js';
@@ -56,6 +57,7 @@ export class SkuService {
   }
 
   upsert(ctx: RequestContext, input: unknown, idempotencyKey: string | null | undefined): Promise<BatchOutcome<SkuRecord>> {
+    assertUnboundKey(ctx.caller, 'change SKUs');
     return runBatchMutation(ctx, this.idempotency, {
       operation: 'upsertSkus',
       idempotencyKey,
@@ -79,6 +81,7 @@ export class SkuService {
   }
 
   archive(ctx: RequestContext, codes: unknown, idempotencyKey: string | null | undefined): Promise<BatchOutcome<SkuRecord>> {
+    assertUnboundKey(ctx.caller, 'archive SKUs');
     return runBatchMutation(ctx, this.idempotency, {
       operation: 'archiveSkus',
       idempotencyKey,

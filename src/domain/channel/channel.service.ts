@@ -1,6 +1,6 @@
 import type { ChannelRepository } from '../../store/repositories/channel.repository.js';
 import type { LocationRepository } from '../../store/repositories/location.repository.js';
-import { canSeeChannel } from '../access/channel-access.js';
+import { assertUnboundKey, canSeeChannel } from '../access/channel-access.js';
 import { batchResult, type BatchOutcome } from '../common/batch.js';
 import { requiredOnCreate, runBatchMutation } from '../common/batch-mutation.js';
 import { invalidInput, type InputIssue } from '../common/errors.js';
@@ -20,6 +20,7 @@ const plan: UpsertPlan<ChannelRecord, ChannelItem> = {
     currency: item.currency ?? current?.currency ?? '',
     region: item.region ?? current?.region ?? '',
     locationCodes: item.locationCodes ? [...new Set(item.locationCodes)] : (current?.locationCodes ?? []),
+    inventoryBuffer: item.inventoryBuffer ?? current?.inventoryBuffer ?? 0,
     archivedAt: null,
   }),
 };
@@ -49,6 +50,7 @@ export class ChannelService {
   }
 
   upsert(ctx: RequestContext, input: unknown, idempotencyKey: string | null | undefined): Promise<BatchOutcome<ChannelRecord>> {
+    assertUnboundKey(ctx.caller, 'change channels');
     return runBatchMutation(ctx, this.idempotency, {
       operation: 'upsertChannels',
       idempotencyKey,

@@ -1,6 +1,9 @@
 export type LocationKind = 'STORE' | 'WAREHOUSE' | 'DISTRIBUTION_CENTER' | 'ONLINE';
 export const LOCATION_KINDS = ['STORE', 'WAREHOUSE', 'DISTRIBUTION_CENTER', 'ONLINE'] as const satisfies readonly LocationKind[];
 
+export type NegativeStockPolicy = 'ALLOW' | 'CLAMP' | 'REJECT';
+export const NEGATIVE_STOCK_POLICIES = ['ALLOW', 'CLAMP', 'REJECT'] as const satisfies readonly NegativeStockPolicy[];
+
 export type ChannelKind = 'WEB_STOREFRONT' | 'POS' | 'MARKETPLACE';
 export const CHANNEL_KINDS = ['WEB_STOREFRONT', 'POS', 'MARKETPLACE'] as const satisfies readonly ChannelKind[];
 
@@ -11,6 +14,8 @@ export interface LocationRecord {
   readonly region: string;
   /** IANA time zone. */
   readonly timezone: string;
+  /** What an inventory change that would take onHand below 0 does here. */
+  readonly negativeStockPolicy: NegativeStockPolicy;
   readonly archivedAt: Date | null;
   readonly version: number;
   readonly createdAt: Date;
@@ -26,6 +31,8 @@ export interface ChannelRecord {
   readonly region: string;
   /** Locations whose stock the channel sells, in the order given. */
   readonly locationCodes: readonly string[];
+  /** Units per SKU held back from available-to-sell. */
+  readonly inventoryBuffer: number;
   readonly archivedAt: Date | null;
   readonly version: number;
   readonly createdAt: Date;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { batchSchema, codeSchema, currencySchema, externalIdSchema, regionSchema, textSchema, timezoneSchema } from '../common/validation.js';
-import { CHANNEL_KINDS, LOCATION_KINDS } from './channel.types.js';
+import { CHANNEL_KINDS, LOCATION_KINDS, NEGATIVE_STOCK_POLICIES } from './channel.types.js';
 
 export const locationBatchSchema = batchSchema(
   z.object({
@@ -9,6 +9,7 @@ export const locationBatchSchema = batchSchema(
     kind: z.enum(LOCATION_KINDS).nullish(),
     region: regionSchema.nullish(),
     timezone: timezoneSchema.nullish(),
+    negativeStockPolicy: z.enum(NEGATIVE_STOCK_POLICIES).nullish(),
   }),
 );
 export type LocationItem = z.output<typeof locationBatchSchema>[number];
@@ -24,6 +25,7 @@ export const channelBatchSchema = batchSchema(
       .array(codeSchema)
       .max(1000, { message: 'At most 1,000 locations.' })
       .nullish(),
+    inventoryBuffer: z.number().int().min(0).max(1_000_000_000, { message: 'At most 1,000,000,000.' }).nullish(),
   }),
 );
 export type ChannelItem = z.output<typeof channelBatchSchema>[number];

@@ -1,3 +1,4 @@
+import { assertUnboundKey } from '../access/channel-access.js';
 import type { LocationRepository } from '../../store/repositories/location.repository.js';
 import { batchResult, type BatchOutcome } from '../common/batch.js';
 import { requiredOnCreate, runBatchMutation } from '../common/batch-mutation.js';
@@ -17,6 +18,7 @@ const plan: UpsertPlan<LocationRecord, LocationItem> = {
     kind: item.kind ?? current?.kind ?? 'STORE',
     region: item.region ?? current?.region ?? '',
     timezone: item.timezone ?? current?.timezone ?? 'UTC',
+    negativeStockPolicy: item.negativeStockPolicy ?? current?.negativeStockPolicy ?? 'REJECT',
     archivedAt: null,
   }),
 };
@@ -36,6 +38,7 @@ export class LocationService {
   }
 
   upsert(ctx: RequestContext, input: unknown, idempotencyKey: string | null | undefined): Promise<BatchOutcome<LocationRecord>> {
+    assertUnboundKey(ctx.caller, 'change locations');
     return runBatchMutation(ctx, this.idempotency, {
       operation: 'upsertLocations',
       idempotencyKey,

@@ -1,12 +1,18 @@
 import type { z } from 'zod';
-import type { BatchOutcome } from './batch.js';
-import { invalidInput, type InputIssue } from './errors.js';
+import { invalidInput, type ErrorResultValue, type InputIssue } from './errors.js';
 import type { IdempotencyService } from './idempotency.service.js';
 import type { RequestContext } from './request-context.js';
 import { ejsonCodec } from './result-codec.js';
 import { duplicatesInBatch, validateBatch } from './validation.js';
 
-export interface BatchMutation<T, P> {
+/** The success member of a bulk mutation's result union: a batch that can be marked as replayed. */
+export interface ReplayableBatch {
+  readonly kind: 'batch';
+  /** True when this is the stored result of an earlier request with the same idempotency key. */
+  readonly replayed: boolean;
+}
+
+export interface BatchMutation<S extends ReplayableBatch, P> {
   /** The mutation's name; part of what an idempotency key is bound to. */
   readonly operation: string;
   readonly idempotencyKey: string | null | undefined;
@@ -23,15 +29,15 @@ export interface BatchMutation<T, P> {
    * Runs after the batch is well-formed: checks what needs the store (unknown references, fields required on
    * create) and, when there is no issue, writes. Returns issues to reject the whole batch.
    */
-  readonly execute: (items: readonly P[]) => Promise<BatchOutcome<T>>;
+  readonly execute: (items: readonly P[]) => Promise<S | ErrorResultValue>;
 }
 
 /**
  * The one path every bulk mutation takes: idempotency claim, validation of the whole batch (all issues at
  * once, nothing written on any), duplicate detection, then the service's own checks and writes.
  */
-export function runBatchMutation<T, P>(ctx: RequestContext, idempotency: IdempotencyService, mutation: BatchMutation<T, P>): Promise<BatchOutcome<T>> {
-  return idempotency.run<BatchOutcome<T>>(
+export function runBatchMutation<S extends ReplayableBatch, P>(ctx: RequestContext, idempotency: IdempotencyService, mutation: BatchMutation<S, P>): Promise<S | ErrorResultValue> {
+  return idempotency.run<S | ErrorResultValue>(
     ctx,
     {
       operation: mutation.operation,

@@ -1,3 +1,4 @@
+import type { ReplayableBatch } from './batch-mutation.js';
 import type { ErrorResultValue } from './errors.js';
 
 export type ItemOutcome = 'CREATED' | 'UPDATED' | 'UNCHANGED';
@@ -9,11 +10,8 @@ export interface BatchItem<T> {
 }
 
 /** The success member of every bulk mutation's result union. */
-export interface BatchResult<T> {
-  readonly kind: 'batch';
+export interface BatchResult<T> extends ReplayableBatch {
   readonly items: readonly BatchItem<T>[];
-  /** True when this is the stored result of an earlier request with the same idempotency key. */
-  readonly replayed: boolean;
 }
 
 export type BatchOutcome<T> = BatchResult<T> | ErrorResultValue;

@@ -33,6 +33,7 @@ export type InputIssueCode =
   | 'REQUIRED'
   | 'INVALID_FORMAT'
   | 'TOO_LONG'
+  | 'OUT_OF_RANGE'
   | 'TOO_MANY_ITEMS'
   | 'EMPTY_BATCH'
   | 'DUPLICATE_IN_BATCH'

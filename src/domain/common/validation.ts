@@ -112,7 +112,8 @@ export type Validated<T> = { readonly ok: true; readonly value: T } | { readonly
  * fix the whole batch in one round trip.
  */
 export function validateBatch<T extends z.ZodType>(schema: T, items: unknown, argument = 'input'): Validated<z.output<T>> {
-  const parsed = schema.safeParse(items);
+  // reportInput: tells a missing value (REQUIRED) from a wrong one (INVALID_FORMAT).
+  const parsed = schema.safeParse(items, { reportInput: true });
   if (parsed.success) return { ok: true, value: parsed.data };
   return { ok: false, error: invalidInput(parsed.error.issues.map((issue) => toInputIssue(issue, argument))) };
 }
@@ -129,11 +130,12 @@ function issueCode(issue: z.core.$ZodIssue): InputIssueCode {
   if (declared) return declared;
   switch (issue.code) {
     case 'too_big':
-      return issue.origin === 'array' ? 'TOO_MANY_ITEMS' : 'TOO_LONG';
+      return issue.origin === 'array' ? 'TOO_MANY_ITEMS' : issue.origin === 'string' ? 'TOO_LONG' : 'OUT_OF_RANGE';
     case 'too_small':
-      return issue.origin === 'array' ? 'EMPTY_BATCH' : 'REQUIRED';
+      return issue.origin === 'array' ? 'EMPTY_BATCH' : issue.origin === 'string' ? 'REQUIRED' : 'OUT_OF_RANGE';
     case 'invalid_type':
-      return issue.input === undefined || issue.input === null ? 'REQUIRED' : 'INVALID_FORMAT';
+    case 'invalid_union':
+      return issue.input === undefined ? 'REQUIRED' : 'INVALID_FORMAT';
     default:
       return 'INVALID_FORMAT';
   }

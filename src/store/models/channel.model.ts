@@ -10,6 +10,7 @@ export const channelSchema = new Schema(
     currency: { type: String, required: true },
     region: { type: String, required: true },
     locationCodes: { type: [String], default: [] },
+    inventoryBuffer: { type: Number, default: 0 },
     archivedAt: { type: Date, default: null },
     ...versionedFields,
   },

@@ -1,5 +1,5 @@
 import { Schema, type InferSchemaType } from 'mongoose';
-import { LOCATION_KINDS } from '../../domain/channel/channel.types.js';
+import { LOCATION_KINDS, NEGATIVE_STOCK_POLICIES } from '../../domain/channel/channel.types.js';
 import { MODEL_OPTIONS, versionedFields } from './shared-fields.js';
 
 export const locationSchema = new Schema(
@@ -9,6 +9,7 @@ export const locationSchema = new Schema(
     kind: { type: String, enum: LOCATION_KINDS, required: true },
     region: { type: String, required: true },
     timezone: { type: String, required: true },
+    negativeStockPolicy: { type: String, enum: NEGATIVE_STOCK_POLICIES, default: 'REJECT' },
     archivedAt: { type: Date, default: null },
     ...versionedFields,
   },

@@ -14,6 +14,7 @@ const mapper: DocumentMapper<ChannelRecord, StoredChannel> = {
     currency: document.currency,
     region: document.region,
     locationCodes: [...document.locationCodes],
+    inventoryBuffer: document.inventoryBuffer ?? 0,
     archivedAt: document.archivedAt ?? null,
     version: document.version,
     createdAt: document.createdAt,

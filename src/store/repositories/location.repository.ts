@@ -13,6 +13,7 @@ const mapper: DocumentMapper<LocationRecord, StoredLocation> = {
     kind: document.kind,
     region: document.region,
     timezone: document.timezone,
+    negativeStockPolicy: document.negativeStockPolicy ?? 'REJECT',
     archivedAt: document.archivedAt ?? null,
     version: document.version,
     createdAt: document.createdAt,
