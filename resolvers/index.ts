@@ -7,6 +7,8 @@ import { channelResolvers } from './channel/channel.resolver.js';
 import { locationResolvers } from './channel/location.resolver.js';
 import { skuMappingResolvers } from './channel/sku-mapping.resolver.js';
 import { commonResolvers } from './common/results.resolver.js';
+import { inventoryEntityResolvers } from './inventory/inventory-entity.resolver.js';
+import { inventoryResolvers } from './inventory/inventory.resolver.js';
 import { scalarResolvers } from './common/scalars.resolver.js';
 import { viewerResolvers } from './common/viewer.resolver.js';
 
@@ -22,4 +24,6 @@ export const resolvers: Resolvers[] = [
   locationResolvers,
   channelResolvers,
   skuMappingResolvers,
+  inventoryResolvers,
+  inventoryEntityResolvers,
 ];

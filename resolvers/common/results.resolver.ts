@@ -1,6 +1,6 @@
 import type { Page } from '../../src/domain/common/pagination.js';
 import type { ErrorResultValue } from '../../src/domain/common/errors.js';
-import type { BatchOutcome } from '../../src/domain/common/batch.js';
+import type { ReplayableBatch } from '../../src/domain/common/batch-mutation.js';
 import type { ErrorCode } from '../../src/generated/graphql.js';
 
 const ERROR_TYPENAMES = {
@@ -17,7 +17,7 @@ export function errorTypename(result: ErrorResultValue): ErrorTypename {
 
 /** Resolves a bulk mutation's result union: the batch on success, else the typed error. */
 export function batchUnion<S extends string>(successTypename: S) {
-  return { __resolveType: (result: BatchOutcome<unknown>): S | ErrorTypename => ('kind' in result ? successTypename : errorTypename(result)) };
+  return { __resolveType: (result: ReplayableBatch | ErrorResultValue): S | ErrorTypename => ('kind' in result ? successTypename : errorTypename(result)) };
 }
 
 /** The Relay connection fields, the same for every list. */

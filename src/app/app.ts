@@ -47,7 +47,7 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
     throw error;
   });
   const services = createServices(store.repositories, {
-    idempotency: { retentionMs: config.idempotencyRetentionMs, leaseMs: 60_000 },
+    idempotency: { retentionMs: config.idempotencyRetentionMs, leaseMs: config.idempotencyLeaseMs },
     apiKeys: { cacheTtlMs: config.authCacheTtlMs },
   });
   return {

@@ -26,6 +26,7 @@ const envSchema = z
     // armor multiplies by a literal `first`: a 500-item page of SKUs with product and mappings costs ~47,500.
     MAX_COST: positiveInt.default(100_000),
     IDEMPOTENCY_RETENTION_HOURS: z.coerce.number().int().min(24, 'keys are kept at least 24 hours').default(24),
+    IDEMPOTENCY_LEASE_MS: z.coerce.number().int().min(0).default(60_000),
     AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5_000),
     SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
     FAILPOINTS: z.string().optional(),
@@ -48,6 +49,7 @@ const envSchema = z
       maxCost: env.MAX_COST,
     },
     idempotencyRetentionMs: env.IDEMPOTENCY_RETENTION_HOURS * 60 * 60 * 1000,
+    idempotencyLeaseMs: env.IDEMPOTENCY_LEASE_MS,
     authCacheTtlMs: env.AUTH_CACHE_TTL_MS,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     failpoints: env.FAILPOINTS ?? null,

@@ -6,6 +6,7 @@ import { ChannelService } from './channel/channel.service.js';
 import { LocationService } from './channel/location.service.js';
 import { SkuMappingService } from './channel/sku-mapping.service.js';
 import { DEFAULT_IDEMPOTENCY_OPTIONS, IdempotencyService, type IdempotencyOptions } from './common/idempotency.service.js';
+import { InventoryService } from './inventory/inventory.service.js';
 
 /** Every domain service, built once per process over the repositories. */
 export interface Services {
@@ -16,6 +17,7 @@ export interface Services {
   readonly skuMappings: SkuMappingService;
   readonly apiKeys: ApiKeyService;
   readonly idempotency: IdempotencyService;
+  readonly inventory: InventoryService;
 }
 
 export interface ServiceOptions {
@@ -34,5 +36,6 @@ export function createServices(repositories: Repositories, options: ServiceOptio
     skuMappings: new SkuMappingService(repositories.skuMappings, repositories.skus, repositories.channels, idempotency),
     apiKeys: new ApiKeyService(repositories.apiKeys, repositories.channels, options.apiKeys ?? DEFAULT_API_KEY_OPTIONS),
     idempotency,
+    inventory: new InventoryService(repositories.inventoryPositions, repositories.inventoryMovements, repositories.skus, repositories.locations, repositories.channels, idempotency),
   };
 }

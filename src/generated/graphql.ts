@@ -6,6 +6,7 @@ import type { Page } from '../domain/common/pagination.js';
 import type { BatchResult, BatchItem } from '../domain/common/batch.js';
 import type { InvalidInputResult, IdempotencyKeyReusedResult, IdempotencyKeyInProgressResult } from '../domain/common/errors.js';
 import type { Caller } from '../domain/access/access.types.js';
+import type { InventoryPositionRecord, InventoryMovementRecord, InventoryBatchOutcome, InventoryItemOutcomeRecord, NegativeStockErrorValue, StaleInventoryErrorValue, SkuAvailabilityRecord } from '../domain/inventory/inventory.types.js';
 import type { RequestContext } from '../domain/common/request-context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -27,6 +28,8 @@ export type Scalars = {
   DateTime: { input: Date; output: Date; }
 };
 
+export type AdjustInventoryResult = IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InvalidInputError | InventoryBatchResult;
+
 export type ArchiveSkusResult = IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InvalidInputError | SkuBatchResult;
 
 /** A free-form attribute (size, colour, material …). Keys are unique per item. */
@@ -41,6 +44,13 @@ export type AttributeInput = {
   readonly key: Scalars['String']['input'];
   /** At most 1,024 characters. */
   readonly value: Scalars['String']['input'];
+};
+
+export type AvailabilityExplanation = {
+  readonly __typename?: 'AvailabilityExplanation';
+  readonly channelBuffer: Scalars['Int']['output'];
+  readonly locations: ReadonlyArray<LocationAvailability>;
+  readonly sumOfLocations: Scalars['Int']['output'];
 };
 
 export type CatalogStatus =
@@ -163,6 +173,147 @@ export type InvalidInputError = ErrorResult & {
   readonly message: Scalars['String']['output'];
 };
 
+export type InventoryAdjustmentInput = {
+  /** Non-zero integer, |delta| ≤ 1,000,000,000. Negative for sales, shrinkage, transfers out. */
+  readonly delta: Scalars['Int']['input'];
+  readonly location: Scalars['String']['input'];
+  readonly reason: InventoryReason;
+  /** The document behind the change (order, receipt, transfer id). */
+  readonly referenceDocument?: InputMaybe<Scalars['String']['input']>;
+  readonly sku: Scalars['String']['input'];
+};
+
+export type InventoryBatchResult = {
+  readonly __typename?: 'InventoryBatchResult';
+  readonly items: ReadonlyArray<InventoryItemResult>;
+  readonly replayed: Scalars['Boolean']['output'];
+};
+
+export type InventoryFlag =
+  /** The change took onHand below what is reserved: the sale happened, but reservations are now at risk. */
+  | 'BELOW_RESERVED'
+  /** The location's policy is CLAMP: onHand was stopped at 0 instead of going negative. */
+  | 'CLAMPED';
+
+export type InventoryItemError = NegativeStockError | StaleInventoryError;
+
+/** What happened to one item of an inventory write. */
+export type InventoryItemOutcome =
+  | 'APPLIED'
+  /** The item was not applied; see error. */
+  | 'REJECTED'
+  /** Nothing to change (delta 0, or the value was already the requested one). */
+  | 'UNCHANGED';
+
+export type InventoryItemResult = {
+  readonly __typename?: 'InventoryItemResult';
+  readonly error?: Maybe<InventoryItemError>;
+  readonly flags: ReadonlyArray<InventoryFlag>;
+  readonly index: Scalars['Int']['output'];
+  /** The ledger entry the item wrote; null when nothing was written. */
+  readonly movement?: Maybe<InventoryMovement>;
+  readonly outcome: InventoryItemOutcome;
+  /** The position after the item (unchanged when rejected). */
+  readonly position?: Maybe<InventoryPosition>;
+};
+
+/** One applied change to a position: the ledger. A no-op writes none. */
+export type InventoryMovement = {
+  readonly __typename?: 'InventoryMovement';
+  /** Name of the API key that made the change. */
+  readonly apiKey: Scalars['String']['output'];
+  readonly at: Scalars['DateTime']['output'];
+  readonly delta: Scalars['Int']['output'];
+  readonly flags: ReadonlyArray<InventoryFlag>;
+  /** The operation id: `<api key id>:<idempotency key>:<item index>`. */
+  readonly id: Scalars['ID']['output'];
+  readonly idempotencyKey?: Maybe<Scalars['String']['output']>;
+  readonly locationCode: Scalars['String']['output'];
+  readonly onHandAfter: Scalars['Int']['output'];
+  readonly onHandBefore: Scalars['Int']['output'];
+  readonly reason: InventoryReason;
+  readonly referenceDocument?: Maybe<Scalars['String']['output']>;
+  readonly skuCode: Scalars['String']['output'];
+};
+
+export type InventoryMovementConnection = {
+  readonly __typename?: 'InventoryMovementConnection';
+  readonly edges: ReadonlyArray<InventoryMovementEdge>;
+  readonly nodes: ReadonlyArray<InventoryMovement>;
+  readonly pageInfo: PageInfo;
+  readonly totalCount: Scalars['Int']['output'];
+};
+
+export type InventoryMovementEdge = {
+  readonly __typename?: 'InventoryMovementEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: InventoryMovement;
+};
+
+/** Stock of one SKU at one location. available = onHand − reserved − safetyStock (may be negative when oversold). */
+export type InventoryPosition = {
+  readonly __typename?: 'InventoryPosition';
+  readonly available: Scalars['Int']['output'];
+  readonly createdAt: Scalars['DateTime']['output'];
+  /** The asOf time of the last daily reset that set this position, if any. */
+  readonly lastResetAsOf?: Maybe<Scalars['DateTime']['output']>;
+  readonly locationCode: Scalars['String']['output'];
+  readonly onHand: Scalars['Int']['output'];
+  readonly reserved: Scalars['Int']['output'];
+  readonly safetyStock: Scalars['Int']['output'];
+  readonly skuCode: Scalars['String']['output'];
+  readonly updatedAt: Scalars['DateTime']['output'];
+  /** Increases by one on every applied change. */
+  readonly version: Scalars['Int']['output'];
+};
+
+export type InventoryPositionConnection = {
+  readonly __typename?: 'InventoryPositionConnection';
+  readonly edges: ReadonlyArray<InventoryPositionEdge>;
+  readonly nodes: ReadonlyArray<InventoryPosition>;
+  readonly pageInfo: PageInfo;
+  readonly totalCount: Scalars['Int']['output'];
+};
+
+export type InventoryPositionEdge = {
+  readonly __typename?: 'InventoryPositionEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: InventoryPosition;
+};
+
+export type InventoryPositionFilter = {
+  /** Only positions whose available is below this value. */
+  readonly availableBelow?: InputMaybe<Scalars['Int']['input']>;
+  /** Only the channel's locations. */
+  readonly channel?: InputMaybe<Scalars['String']['input']>;
+  readonly locationCodes?: InputMaybe<ReadonlyArray<Scalars['String']['input']>>;
+  readonly skuCodes?: InputMaybe<ReadonlyArray<Scalars['String']['input']>>;
+};
+
+export type InventoryReason =
+  | 'CORRECTION'
+  | 'CYCLE_COUNT'
+  | 'DAMAGE'
+  | 'RECEIPT'
+  | 'RETURN'
+  | 'SALE'
+  /** An absolute set through setInventory. */
+  | 'SET'
+  | 'SHRINKAGE'
+  | 'TRANSFER_IN'
+  | 'TRANSFER_OUT';
+
+export type InventorySetInput = {
+  /** Required: the onHand you expect, or null to opt out of the check. */
+  readonly compareOnHand?: InputMaybe<Scalars['Int']['input']>;
+  readonly location: Scalars['String']['input'];
+  readonly onHand: Scalars['Int']['input'];
+  readonly reason?: InputMaybe<InventoryReason>;
+  readonly referenceDocument?: InputMaybe<Scalars['String']['input']>;
+  readonly safetyStock?: InputMaybe<Scalars['Int']['input']>;
+  readonly sku: Scalars['String']['input'];
+};
+
 /** What a bulk write did to one item. */
 export type ItemOutcome =
   | 'CREATED'
@@ -183,6 +334,16 @@ export type Location = {
   readonly timezone: Scalars['String']['output'];
   readonly updatedAt: Scalars['DateTime']['output'];
   readonly version: Scalars['Int']['output'];
+};
+
+export type LocationAvailability = {
+  readonly __typename?: 'LocationAvailability';
+  /** onHand − reserved − safetyStock, before clamping at 0. */
+  readonly available: Scalars['Int']['output'];
+  readonly locationCode: Scalars['String']['output'];
+  readonly onHand: Scalars['Int']['output'];
+  readonly reserved: Scalars['Int']['output'];
+  readonly safetyStock: Scalars['Int']['output'];
 };
 
 export type LocationBatchResult = {
@@ -218,6 +379,12 @@ export type MapSkusResult = IdempotencyKeyInProgressError | IdempotencyKeyReused
 
 export type Mutation = {
   readonly __typename?: 'Mutation';
+  /**
+   * Applies deltas (sales, returns, receipts …). The idempotency key is required: each item applies exactly once
+   * per key, across retries, concurrent duplicates and a gateway that died between writes. Items are independent:
+   * one rejected by its location's negative-stock policy does not stop the others.
+   */
+  readonly adjustInventory: AdjustInventoryResult;
   /** Archives up to 500 SKUs (they are kept, hidden from default queries, and restorable by an upsert). */
   readonly archiveSkus: ArchiveSkusResult;
   /**
@@ -225,6 +392,11 @@ export type Mutation = {
    * An external id already held by another SKU of the channel rejects the batch.
    */
   readonly mapSkus: MapSkusResult;
+  /**
+   * Sets absolute onHand (and optionally safetyStock). compareOnHand is required: the value you read (a stale one
+   * gets StaleInventoryError with the current value), or null to opt out explicitly.
+   */
+  readonly setInventory: SetInventoryResult;
   /** Deactivates mappings (kept, with their history). Unmapping an unmapped SKU is UNCHANGED. */
   readonly unmapSkus: UnmapSkusResult;
   readonly upsertChannels: UpsertChannelsResult;
@@ -242,6 +414,12 @@ export type Mutation = {
 };
 
 
+export type MutationAdjustInventoryArgs = {
+  idempotencyKey: Scalars['String']['input'];
+  items: ReadonlyArray<InventoryAdjustmentInput>;
+};
+
+
 export type MutationArchiveSkusArgs = {
   codes: ReadonlyArray<Scalars['String']['input']>;
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
@@ -252,6 +430,12 @@ export type MutationMapSkusArgs = {
   channel: Scalars['String']['input'];
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   input: ReadonlyArray<SkuMappingInput>;
+};
+
+
+export type MutationSetInventoryArgs = {
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  items: ReadonlyArray<InventorySetInput>;
 };
 
 
@@ -283,6 +467,16 @@ export type MutationUpsertProductsArgs = {
 export type MutationUpsertSkusArgs = {
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   input: ReadonlyArray<SkuInput>;
+};
+
+/** The location's policy is REJECT and the change would take onHand below 0. */
+export type NegativeStockError = {
+  readonly __typename?: 'NegativeStockError';
+  readonly delta: Scalars['Int']['output'];
+  readonly locationCode: Scalars['String']['output'];
+  readonly message: Scalars['String']['output'];
+  readonly onHand: Scalars['Int']['output'];
+  readonly skuCode: Scalars['String']['output'];
 };
 
 /** What an inventory change that would take onHand below 0 does at a location. */
@@ -369,10 +563,18 @@ export type ProductUpsertItem = {
 
 export type Query = {
   readonly __typename?: 'Query';
+  /** Available-to-sell per SKU in a channel (at most 500 SKUs). A key bound to other channels gets FORBIDDEN. */
+  readonly availableToSell: ReadonlyArray<SkuAvailability>;
   /** Null when the channel does not exist or the caller's key is not bound to it. */
   readonly channel?: Maybe<Channel>;
   /** The channels the caller may see, ordered by code. */
   readonly channels: ReadonlyArray<Channel>;
+  /** A position's ledger, oldest first. */
+  readonly inventoryMovements: InventoryMovementConnection;
+  /** Null when nothing was ever recorded for the pair (read as 0 everywhere). */
+  readonly inventoryPosition?: Maybe<InventoryPosition>;
+  /** Positions ordered by (SKU, location). `first` is at most 500. */
+  readonly inventoryPositions: InventoryPositionConnection;
   readonly location?: Maybe<Location>;
   /** All locations ordered by code (a retailer has hundreds, not millions). */
   readonly locations: ReadonlyArray<Location>;
@@ -388,6 +590,13 @@ export type Query = {
 };
 
 
+export type QueryAvailableToSellArgs = {
+  channel: Scalars['String']['input'];
+  explain?: InputMaybe<Scalars['Boolean']['input']>;
+  skus: ReadonlyArray<Scalars['String']['input']>;
+};
+
+
 export type QueryChannelArgs = {
   code: Scalars['String']['input'];
 };
@@ -395,6 +604,28 @@ export type QueryChannelArgs = {
 
 export type QueryChannelsArgs = {
   includeArchived?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+
+export type QueryInventoryMovementsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  location: Scalars['String']['input'];
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  sku: Scalars['String']['input'];
+};
+
+
+export type QueryInventoryPositionArgs = {
+  location: Scalars['String']['input'];
+  sku: Scalars['String']['input'];
+};
+
+
+export type QueryInventoryPositionsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<InventoryPositionFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -448,6 +679,8 @@ export type Scope =
   | 'PRICES_WRITE'
   | 'SYNC_ADMIN';
 
+export type SetInventoryResult = IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InvalidInputError | InventoryBatchResult;
+
 /** A sellable variant of a product: what carries stock, prices and channel mappings. */
 export type Sku = {
   readonly __typename?: 'Sku';
@@ -466,6 +699,20 @@ export type Sku = {
   readonly title: Scalars['String']['output'];
   readonly updatedAt: Scalars['DateTime']['output'];
   readonly version: Scalars['Int']['output'];
+};
+
+/** Available-to-sell of one SKU in one channel: what a storefront shows. */
+export type SkuAvailability = {
+  readonly __typename?: 'SkuAvailability';
+  /**
+   * The sum over the channel's locations of max(0, onHand − reserved − safetyStock), minus the channel's
+   * inventoryBuffer, never below 0.
+   */
+  readonly availableToSell: Scalars['Int']['output'];
+  readonly channelCode: Scalars['String']['output'];
+  /** Per location, when asked for with explain: true. */
+  readonly explain?: Maybe<AvailabilityExplanation>;
+  readonly skuCode: Scalars['String']['output'];
 };
 
 export type SkuBatchResult = {
@@ -584,6 +831,16 @@ export type SkuUpsertItem = {
   readonly sku: Sku;
 };
 
+/** compareOnHand did not match: someone else changed the position first. Re-read and decide again. */
+export type StaleInventoryError = {
+  readonly __typename?: 'StaleInventoryError';
+  readonly currentOnHand: Scalars['Int']['output'];
+  readonly expectedOnHand: Scalars['Int']['output'];
+  readonly locationCode: Scalars['String']['output'];
+  readonly message: Scalars['String']['output'];
+  readonly skuCode: Scalars['String']['output'];
+};
+
 export type UnmapSkusResult = IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InvalidInputError | SkuMappingBatchResult;
 
 export type UpsertChannelsResult = ChannelBatchResult | IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InvalidInputError;
@@ -674,17 +931,33 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping of union types */
 export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
+  AdjustInventoryResult:
+    | ( IdempotencyKeyInProgressResult )
+    | ( IdempotencyKeyReusedResult )
+    | ( InvalidInputResult )
+    | ( InventoryBatchOutcome )
+  ;
   ArchiveSkusResult:
     | ( IdempotencyKeyInProgressResult )
     | ( IdempotencyKeyReusedResult )
     | ( InvalidInputResult )
     | ( BatchResult<SkuRecord> )
   ;
+  InventoryItemError:
+    | ( NegativeStockErrorValue )
+    | ( StaleInventoryErrorValue )
+  ;
   MapSkusResult:
     | ( IdempotencyKeyInProgressResult )
     | ( IdempotencyKeyReusedResult )
     | ( InvalidInputResult )
     | ( BatchResult<SkuMappingRecord> )
+  ;
+  SetInventoryResult:
+    | ( IdempotencyKeyInProgressResult )
+    | ( IdempotencyKeyReusedResult )
+    | ( InvalidInputResult )
+    | ( InventoryBatchOutcome )
   ;
   UnmapSkusResult:
     | ( IdempotencyKeyInProgressResult )
@@ -729,9 +1002,11 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AdjustInventoryResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['AdjustInventoryResult']>;
   ArchiveSkusResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ArchiveSkusResult']>;
   Attribute: ResolverTypeWrapper<Attribute>;
   AttributeInput: AttributeInput;
+  AvailabilityExplanation: ResolverTypeWrapper<AvailabilityExplanation>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   CatalogStatus: CatalogStatus;
   Channel: ResolverTypeWrapper<ChannelRecord>;
@@ -749,14 +1024,31 @@ export type ResolversTypes = {
   InputIssueCode: InputIssueCode;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   InvalidInputError: ResolverTypeWrapper<InvalidInputResult>;
+  InventoryAdjustmentInput: InventoryAdjustmentInput;
+  InventoryBatchResult: ResolverTypeWrapper<InventoryBatchOutcome>;
+  InventoryFlag: InventoryFlag;
+  InventoryItemError: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['InventoryItemError']>;
+  InventoryItemOutcome: InventoryItemOutcome;
+  InventoryItemResult: ResolverTypeWrapper<InventoryItemOutcomeRecord>;
+  InventoryMovement: ResolverTypeWrapper<InventoryMovementRecord>;
+  InventoryMovementConnection: ResolverTypeWrapper<Page<InventoryMovementRecord>>;
+  InventoryMovementEdge: ResolverTypeWrapper<Omit<InventoryMovementEdge, 'node'> & { node: ResolversTypes['InventoryMovement'] }>;
+  InventoryPosition: ResolverTypeWrapper<InventoryPositionRecord>;
+  InventoryPositionConnection: ResolverTypeWrapper<Page<InventoryPositionRecord>>;
+  InventoryPositionEdge: ResolverTypeWrapper<Omit<InventoryPositionEdge, 'node'> & { node: ResolversTypes['InventoryPosition'] }>;
+  InventoryPositionFilter: InventoryPositionFilter;
+  InventoryReason: InventoryReason;
+  InventorySetInput: InventorySetInput;
   ItemOutcome: ItemOutcome;
   Location: ResolverTypeWrapper<LocationRecord>;
+  LocationAvailability: ResolverTypeWrapper<LocationAvailability>;
   LocationBatchResult: ResolverTypeWrapper<BatchResult<LocationRecord>>;
   LocationInput: LocationInput;
   LocationKind: LocationKind;
   LocationUpsertItem: ResolverTypeWrapper<BatchItem<LocationRecord>>;
   MapSkusResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['MapSkusResult']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  NegativeStockError: ResolverTypeWrapper<NegativeStockErrorValue>;
   NegativeStockPolicy: NegativeStockPolicy;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Product: ResolverTypeWrapper<ProductRecord>;
@@ -768,7 +1060,9 @@ export type ResolversTypes = {
   ProductUpsertItem: ResolverTypeWrapper<BatchItem<ProductRecord>>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Scope: Scope;
+  SetInventoryResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['SetInventoryResult']>;
   Sku: ResolverTypeWrapper<SkuRecord>;
+  SkuAvailability: ResolverTypeWrapper<SkuAvailabilityRecord>;
   SkuBatchResult: ResolverTypeWrapper<BatchResult<SkuRecord>>;
   SkuConnection: ResolverTypeWrapper<Page<SkuRecord>>;
   SkuEdge: ResolverTypeWrapper<Omit<SkuEdge, 'node'> & { node: ResolversTypes['Sku'] }>;
@@ -783,6 +1077,7 @@ export type ResolversTypes = {
   SkuMappingInput: SkuMappingInput;
   SkuMappingItem: ResolverTypeWrapper<BatchItem<SkuMappingRecord>>;
   SkuUpsertItem: ResolverTypeWrapper<BatchItem<SkuRecord>>;
+  StaleInventoryError: ResolverTypeWrapper<StaleInventoryErrorValue>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   UnmapSkusResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['UnmapSkusResult']>;
   UpsertChannelsResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['UpsertChannelsResult']>;
@@ -794,9 +1089,11 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  AdjustInventoryResult: ResolversUnionTypes<ResolversParentTypes>['AdjustInventoryResult'];
   ArchiveSkusResult: ResolversUnionTypes<ResolversParentTypes>['ArchiveSkusResult'];
   Attribute: Attribute;
   AttributeInput: AttributeInput;
+  AvailabilityExplanation: AvailabilityExplanation;
   Boolean: Scalars['Boolean']['output'];
   Channel: ChannelRecord;
   ChannelBatchResult: BatchResult<ChannelRecord>;
@@ -810,12 +1107,26 @@ export type ResolversParentTypes = {
   InputIssue: InputIssue;
   Int: Scalars['Int']['output'];
   InvalidInputError: InvalidInputResult;
+  InventoryAdjustmentInput: InventoryAdjustmentInput;
+  InventoryBatchResult: InventoryBatchOutcome;
+  InventoryItemError: ResolversUnionTypes<ResolversParentTypes>['InventoryItemError'];
+  InventoryItemResult: InventoryItemOutcomeRecord;
+  InventoryMovement: InventoryMovementRecord;
+  InventoryMovementConnection: Page<InventoryMovementRecord>;
+  InventoryMovementEdge: Omit<InventoryMovementEdge, 'node'> & { node: ResolversParentTypes['InventoryMovement'] };
+  InventoryPosition: InventoryPositionRecord;
+  InventoryPositionConnection: Page<InventoryPositionRecord>;
+  InventoryPositionEdge: Omit<InventoryPositionEdge, 'node'> & { node: ResolversParentTypes['InventoryPosition'] };
+  InventoryPositionFilter: InventoryPositionFilter;
+  InventorySetInput: InventorySetInput;
   Location: LocationRecord;
+  LocationAvailability: LocationAvailability;
   LocationBatchResult: BatchResult<LocationRecord>;
   LocationInput: LocationInput;
   LocationUpsertItem: BatchItem<LocationRecord>;
   MapSkusResult: ResolversUnionTypes<ResolversParentTypes>['MapSkusResult'];
   Mutation: Record<PropertyKey, never>;
+  NegativeStockError: NegativeStockErrorValue;
   PageInfo: PageInfo;
   Product: ProductRecord;
   ProductBatchResult: BatchResult<ProductRecord>;
@@ -825,7 +1136,9 @@ export type ResolversParentTypes = {
   ProductInput: ProductInput;
   ProductUpsertItem: BatchItem<ProductRecord>;
   Query: Record<PropertyKey, never>;
+  SetInventoryResult: ResolversUnionTypes<ResolversParentTypes>['SetInventoryResult'];
   Sku: SkuRecord;
+  SkuAvailability: SkuAvailabilityRecord;
   SkuBatchResult: BatchResult<SkuRecord>;
   SkuConnection: Page<SkuRecord>;
   SkuEdge: Omit<SkuEdge, 'node'> & { node: ResolversParentTypes['Sku'] };
@@ -840,6 +1153,7 @@ export type ResolversParentTypes = {
   SkuMappingInput: SkuMappingInput;
   SkuMappingItem: BatchItem<SkuMappingRecord>;
   SkuUpsertItem: BatchItem<SkuRecord>;
+  StaleInventoryError: StaleInventoryErrorValue;
   String: Scalars['String']['output'];
   UnmapSkusResult: ResolversUnionTypes<ResolversParentTypes>['UnmapSkusResult'];
   UpsertChannelsResult: ResolversUnionTypes<ResolversParentTypes>['UpsertChannelsResult'];
@@ -855,6 +1169,10 @@ export type AuthDirectiveArgs = {
 
 export type AuthDirectiveResolver<Result, Parent, ContextType = RequestContext, Args = AuthDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type AdjustInventoryResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['AdjustInventoryResult'] = ResolversParentTypes['AdjustInventoryResult']> = {
+  __resolveType: TypeResolveFn<'IdempotencyKeyInProgressError' | 'IdempotencyKeyReusedError' | 'InvalidInputError' | 'InventoryBatchResult', ParentType, ContextType>;
+};
+
 export type ArchiveSkusResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ArchiveSkusResult'] = ResolversParentTypes['ArchiveSkusResult']> = {
   __resolveType: TypeResolveFn<'IdempotencyKeyInProgressError' | 'IdempotencyKeyReusedError' | 'InvalidInputError' | 'SkuBatchResult', ParentType, ContextType>;
 };
@@ -862,6 +1180,12 @@ export type ArchiveSkusResultResolvers<ContextType = RequestContext, ParentType 
 export type AttributeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Attribute'] = ResolversParentTypes['Attribute']> = {
   key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type AvailabilityExplanationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['AvailabilityExplanation'] = ResolversParentTypes['AvailabilityExplanation']> = {
+  channelBuffer?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  locations?: Resolver<ReadonlyArray<ResolversTypes['LocationAvailability']>, ParentType, ContextType>;
+  sumOfLocations?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type ChannelResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Channel'] = ResolversParentTypes['Channel']> = {
@@ -927,6 +1251,77 @@ export type InvalidInputErrorResolvers<ContextType = RequestContext, ParentType 
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type InventoryBatchResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InventoryBatchResult'] = ResolversParentTypes['InventoryBatchResult']> = {
+  items?: Resolver<ReadonlyArray<ResolversTypes['InventoryItemResult']>, ParentType, ContextType>;
+  replayed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type InventoryItemErrorResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InventoryItemError'] = ResolversParentTypes['InventoryItemError']> = {
+  __resolveType: TypeResolveFn<'NegativeStockError' | 'StaleInventoryError', ParentType, ContextType>;
+};
+
+export type InventoryItemResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InventoryItemResult'] = ResolversParentTypes['InventoryItemResult']> = {
+  error?: Resolver<Maybe<ResolversTypes['InventoryItemError']>, ParentType, ContextType>;
+  flags?: Resolver<ReadonlyArray<ResolversTypes['InventoryFlag']>, ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  movement?: Resolver<Maybe<ResolversTypes['InventoryMovement']>, ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['InventoryItemOutcome'], ParentType, ContextType>;
+  position?: Resolver<Maybe<ResolversTypes['InventoryPosition']>, ParentType, ContextType>;
+};
+
+export type InventoryMovementResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InventoryMovement'] = ResolversParentTypes['InventoryMovement']> = {
+  apiKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  delta?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  flags?: Resolver<ReadonlyArray<ResolversTypes['InventoryFlag']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  idempotencyKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  locationCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  onHandAfter?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  onHandBefore?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['InventoryReason'], ParentType, ContextType>;
+  referenceDocument?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  skuCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type InventoryMovementConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InventoryMovementConnection'] = ResolversParentTypes['InventoryMovementConnection']> = {
+  edges?: Resolver<ReadonlyArray<ResolversTypes['InventoryMovementEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<ReadonlyArray<ResolversTypes['InventoryMovement']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type InventoryMovementEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InventoryMovementEdge'] = ResolversParentTypes['InventoryMovementEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['InventoryMovement'], ParentType, ContextType>;
+};
+
+export type InventoryPositionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InventoryPosition'] = ResolversParentTypes['InventoryPosition']> = {
+  available?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  lastResetAsOf?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  locationCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  onHand?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  reserved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  safetyStock?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  skuCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type InventoryPositionConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InventoryPositionConnection'] = ResolversParentTypes['InventoryPositionConnection']> = {
+  edges?: Resolver<ReadonlyArray<ResolversTypes['InventoryPositionEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<ReadonlyArray<ResolversTypes['InventoryPosition']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type InventoryPositionEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InventoryPositionEdge'] = ResolversParentTypes['InventoryPositionEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['InventoryPosition'], ParentType, ContextType>;
+};
+
 export type LocationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Location'] = ResolversParentTypes['Location']> = {
   archived?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -938,6 +1333,14 @@ export type LocationResolvers<ContextType = RequestContext, ParentType extends R
   timezone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type LocationAvailabilityResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['LocationAvailability'] = ResolversParentTypes['LocationAvailability']> = {
+  available?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  locationCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  onHand?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  reserved?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  safetyStock?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type LocationBatchResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['LocationBatchResult'] = ResolversParentTypes['LocationBatchResult']> = {
@@ -957,13 +1360,24 @@ export type MapSkusResultResolvers<ContextType = RequestContext, ParentType exte
 };
 
 export type MutationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  adjustInventory?: Resolver<ResolversTypes['AdjustInventoryResult'], ParentType, ContextType, RequireFields<MutationAdjustInventoryArgs, 'idempotencyKey' | 'items'>>;
   archiveSkus?: Resolver<ResolversTypes['ArchiveSkusResult'], ParentType, ContextType, RequireFields<MutationArchiveSkusArgs, 'codes'>>;
   mapSkus?: Resolver<ResolversTypes['MapSkusResult'], ParentType, ContextType, RequireFields<MutationMapSkusArgs, 'channel' | 'input'>>;
+  setInventory?: Resolver<ResolversTypes['SetInventoryResult'], ParentType, ContextType, RequireFields<MutationSetInventoryArgs, 'items'>>;
   unmapSkus?: Resolver<ResolversTypes['UnmapSkusResult'], ParentType, ContextType, RequireFields<MutationUnmapSkusArgs, 'channel' | 'skuCodes'>>;
   upsertChannels?: Resolver<ResolversTypes['UpsertChannelsResult'], ParentType, ContextType, RequireFields<MutationUpsertChannelsArgs, 'input'>>;
   upsertLocations?: Resolver<ResolversTypes['UpsertLocationsResult'], ParentType, ContextType, RequireFields<MutationUpsertLocationsArgs, 'input'>>;
   upsertProducts?: Resolver<ResolversTypes['UpsertProductsResult'], ParentType, ContextType, RequireFields<MutationUpsertProductsArgs, 'input'>>;
   upsertSkus?: Resolver<ResolversTypes['UpsertSkusResult'], ParentType, ContextType, RequireFields<MutationUpsertSkusArgs, 'input'>>;
+};
+
+export type NegativeStockErrorResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['NegativeStockError'] = ResolversParentTypes['NegativeStockError']> = {
+  delta?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  locationCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  onHand?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  skuCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type PageInfoResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -1011,8 +1425,12 @@ export type ProductUpsertItemResolvers<ContextType = RequestContext, ParentType 
 };
 
 export type QueryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  availableToSell?: Resolver<ReadonlyArray<ResolversTypes['SkuAvailability']>, ParentType, ContextType, RequireFields<QueryAvailableToSellArgs, 'channel' | 'explain' | 'skus'>>;
   channel?: Resolver<Maybe<ResolversTypes['Channel']>, ParentType, ContextType, RequireFields<QueryChannelArgs, 'code'>>;
   channels?: Resolver<ReadonlyArray<ResolversTypes['Channel']>, ParentType, ContextType, RequireFields<QueryChannelsArgs, 'includeArchived'>>;
+  inventoryMovements?: Resolver<ResolversTypes['InventoryMovementConnection'], ParentType, ContextType, RequireFields<QueryInventoryMovementsArgs, 'first' | 'location' | 'sku'>>;
+  inventoryPosition?: Resolver<Maybe<ResolversTypes['InventoryPosition']>, ParentType, ContextType, RequireFields<QueryInventoryPositionArgs, 'location' | 'sku'>>;
+  inventoryPositions?: Resolver<ResolversTypes['InventoryPositionConnection'], ParentType, ContextType, RequireFields<QueryInventoryPositionsArgs, 'first'>>;
   location?: Resolver<Maybe<ResolversTypes['Location']>, ParentType, ContextType, RequireFields<QueryLocationArgs, 'code'>>;
   locations?: Resolver<ReadonlyArray<ResolversTypes['Location']>, ParentType, ContextType, RequireFields<QueryLocationsArgs, 'includeArchived'>>;
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryProductArgs, 'code'>>;
@@ -1021,6 +1439,10 @@ export type QueryResolvers<ContextType = RequestContext, ParentType extends Reso
   skuMappings?: Resolver<ResolversTypes['SkuMappingConnection'], ParentType, ContextType, RequireFields<QuerySkuMappingsArgs, 'channel' | 'first'>>;
   skus?: Resolver<ResolversTypes['SkuConnection'], ParentType, ContextType, RequireFields<QuerySkusArgs, 'first'>>;
   viewer?: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
+};
+
+export type SetInventoryResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SetInventoryResult'] = ResolversParentTypes['SetInventoryResult']> = {
+  __resolveType: TypeResolveFn<'IdempotencyKeyInProgressError' | 'IdempotencyKeyReusedError' | 'InvalidInputError' | 'InventoryBatchResult', ParentType, ContextType>;
 };
 
 export type SkuResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Sku'] = ResolversParentTypes['Sku']> = {
@@ -1037,6 +1459,13 @@ export type SkuResolvers<ContextType = RequestContext, ParentType extends Resolv
   title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type SkuAvailabilityResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SkuAvailability'] = ResolversParentTypes['SkuAvailability']> = {
+  availableToSell?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  channelCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  explain?: Resolver<Maybe<ResolversTypes['AvailabilityExplanation']>, ParentType, ContextType>;
+  skuCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type SkuBatchResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SkuBatchResult'] = ResolversParentTypes['SkuBatchResult']> = {
@@ -1109,6 +1538,15 @@ export type SkuUpsertItemResolvers<ContextType = RequestContext, ParentType exte
   sku?: Resolver<ResolversTypes['Sku'], ParentType, ContextType>;
 };
 
+export type StaleInventoryErrorResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['StaleInventoryError'] = ResolversParentTypes['StaleInventoryError']> = {
+  currentOnHand?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  expectedOnHand?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  locationCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  skuCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type UnmapSkusResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['UnmapSkusResult'] = ResolversParentTypes['UnmapSkusResult']> = {
   __resolveType: TypeResolveFn<'IdempotencyKeyInProgressError' | 'IdempotencyKeyReusedError' | 'InvalidInputError' | 'SkuMappingBatchResult', ParentType, ContextType>;
 };
@@ -1137,8 +1575,10 @@ export type ViewerResolvers<ContextType = RequestContext, ParentType extends Res
 };
 
 export type Resolvers<ContextType = RequestContext> = {
+  AdjustInventoryResult?: AdjustInventoryResultResolvers<ContextType>;
   ArchiveSkusResult?: ArchiveSkusResultResolvers<ContextType>;
   Attribute?: AttributeResolvers<ContextType>;
+  AvailabilityExplanation?: AvailabilityExplanationResolvers<ContextType>;
   Channel?: ChannelResolvers<ContextType>;
   ChannelBatchResult?: ChannelBatchResultResolvers<ContextType>;
   ChannelUpsertItem?: ChannelUpsertItemResolvers<ContextType>;
@@ -1148,11 +1588,22 @@ export type Resolvers<ContextType = RequestContext> = {
   IdempotencyKeyReusedError?: IdempotencyKeyReusedErrorResolvers<ContextType>;
   InputIssue?: InputIssueResolvers<ContextType>;
   InvalidInputError?: InvalidInputErrorResolvers<ContextType>;
+  InventoryBatchResult?: InventoryBatchResultResolvers<ContextType>;
+  InventoryItemError?: InventoryItemErrorResolvers<ContextType>;
+  InventoryItemResult?: InventoryItemResultResolvers<ContextType>;
+  InventoryMovement?: InventoryMovementResolvers<ContextType>;
+  InventoryMovementConnection?: InventoryMovementConnectionResolvers<ContextType>;
+  InventoryMovementEdge?: InventoryMovementEdgeResolvers<ContextType>;
+  InventoryPosition?: InventoryPositionResolvers<ContextType>;
+  InventoryPositionConnection?: InventoryPositionConnectionResolvers<ContextType>;
+  InventoryPositionEdge?: InventoryPositionEdgeResolvers<ContextType>;
   Location?: LocationResolvers<ContextType>;
+  LocationAvailability?: LocationAvailabilityResolvers<ContextType>;
   LocationBatchResult?: LocationBatchResultResolvers<ContextType>;
   LocationUpsertItem?: LocationUpsertItemResolvers<ContextType>;
   MapSkusResult?: MapSkusResultResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  NegativeStockError?: NegativeStockErrorResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
   ProductBatchResult?: ProductBatchResultResolvers<ContextType>;
@@ -1160,7 +1611,9 @@ export type Resolvers<ContextType = RequestContext> = {
   ProductEdge?: ProductEdgeResolvers<ContextType>;
   ProductUpsertItem?: ProductUpsertItemResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  SetInventoryResult?: SetInventoryResultResolvers<ContextType>;
   Sku?: SkuResolvers<ContextType>;
+  SkuAvailability?: SkuAvailabilityResolvers<ContextType>;
   SkuBatchResult?: SkuBatchResultResolvers<ContextType>;
   SkuConnection?: SkuConnectionResolvers<ContextType>;
   SkuEdge?: SkuEdgeResolvers<ContextType>;
@@ -1171,6 +1624,7 @@ export type Resolvers<ContextType = RequestContext> = {
   SkuMappingHistoryEntry?: SkuMappingHistoryEntryResolvers<ContextType>;
   SkuMappingItem?: SkuMappingItemResolvers<ContextType>;
   SkuUpsertItem?: SkuUpsertItemResolvers<ContextType>;
+  StaleInventoryError?: StaleInventoryErrorResolvers<ContextType>;
   UnmapSkusResult?: UnmapSkusResultResolvers<ContextType>;
   UpsertChannelsResult?: UpsertChannelsResultResolvers<ContextType>;
   UpsertLocationsResult?: UpsertLocationsResultResolvers<ContextType>;

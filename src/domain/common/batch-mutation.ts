@@ -23,8 +23,8 @@ export interface BatchMutation<S extends ReplayableBatch, P> {
   /** Extra arguments that are part of the request's identity (e.g. the channel of mapSkus). */
   readonly arguments?: Readonly<Record<string, unknown>>;
   readonly schema: z.ZodType<P[]>;
-  /** An item's identity within the batch: a repeat is DUPLICATE_IN_BATCH at `path`. */
-  readonly identity: { readonly keyOf: (item: P) => string; readonly path: readonly string[]; readonly what: string };
+  /** An item's identity within the batch: a repeat is DUPLICATE_IN_BATCH at `path`. Null: repeats are allowed. */
+  readonly identity: { readonly keyOf: (item: P) => string; readonly path: readonly string[]; readonly what: string } | null;
   /**
    * Runs after the batch is well-formed: checks what needs the store (unknown references, fields required on
    * create) and, when there is no issue, writes. Returns issues to reject the whole batch.
@@ -49,7 +49,8 @@ export function runBatchMutation<S extends ReplayableBatch, P>(ctx: RequestConte
     async () => {
       const parsed = validateBatch(mutation.schema, mutation.input, mutation.argument);
       if (!parsed.ok) return parsed.error;
-      const duplicates: InputIssue[] = duplicatesInBatch(parsed.value, mutation.identity.keyOf, mutation.identity.path, mutation.identity.what);
+      const { identity } = mutation;
+      const duplicates: InputIssue[] = identity ? duplicatesInBatch(parsed.value, identity.keyOf, identity.path, identity.what) : [];
       if (duplicates.length > 0) return invalidInput(duplicates);
       return mutation.execute(parsed.value);
     },

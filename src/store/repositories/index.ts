@@ -2,6 +2,8 @@ import type { Connection } from 'mongoose';
 import { ApiKeyRepository } from './api-key.repository.js';
 import { ChannelRepository } from './channel.repository.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
+import { InventoryMovementRepository } from './inventory-movement.repository.js';
+import { InventoryPositionRepository } from './inventory-position.repository.js';
 import { LocationRepository } from './location.repository.js';
 import { ProductRepository } from './product.repository.js';
 import { SkuMappingRepository } from './sku-mapping.repository.js';
@@ -15,6 +17,8 @@ export interface Repositories {
   readonly skuMappings: SkuMappingRepository;
   readonly apiKeys: ApiKeyRepository;
   readonly idempotency: IdempotencyRepository;
+  readonly inventoryPositions: InventoryPositionRepository;
+  readonly inventoryMovements: InventoryMovementRepository;
 }
 
 export function createRepositories(connection: Connection): Repositories {
@@ -26,5 +30,7 @@ export function createRepositories(connection: Connection): Repositories {
     skuMappings: new SkuMappingRepository(connection),
     apiKeys: new ApiKeyRepository(connection),
     idempotency: new IdempotencyRepository(connection),
+    inventoryPositions: new InventoryPositionRepository(connection),
+    inventoryMovements: new InventoryMovementRepository(connection),
   };
 }

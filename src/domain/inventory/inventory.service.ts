@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import pMap from 'p-map';
+import type { ChannelRepository } from '../../store/repositories/channel.repository.js';
+import type { InventoryMovementRepository } from '../../store/repositories/inventory-movement.repository.js';
+import type { InventoryPositionRepository } from '../../store/repositories/inventory-position.repository.js';
+import type { LocationRepository } from '../../store/repositories/location.repository.js';
+import type { SkuRepository } from '../../store/repositories/sku.repository.js';
+import { assertChannelAccess } from '../access/channel-access.js';
+import { MAX_BATCH_ITEMS } from '../common/batch.js';
+import { runBatchMutation, unknownReferences } from '../common/batch-mutation.js';
+import { DomainError, invalidInput, type ErrorResultValue, type InputIssue } from '../common/errors.js';
+import type { IdempotencyService } from '../common/idempotency.service.js';
+import { pageRequest, type Page } from '../common/pagination.js';
+import type { RequestContext } from '../common/request-context.js';
+import type { LocationRecord } from '../channel/channel.types.js';
+import { availabilityOf } from './availability.js';
+import { decideAdjustment, decideSet } from './inventory-decisions.js';
+import { positionKey, type InventoryBatchOutcome, type InventoryItemOutcomeRecord, type InventoryMovementRecord, type InventoryPositionFilter, type InventoryPositionRecord, type SkuAvailabilityRecord } from './inventory.types.js';
+import { adjustmentBatchSchema, setBatchSchema } from './inventory.validation.js';
+import { PositionWriter, type PositionOperation } from './position-writer.js';
+
+/** Positions written in parallel per batch; items on the same position are applied in order, one at a time. */
+const POSITION_CONCURRENCY = 8;
+
+export class InventoryService {
+  private readonly writer: PositionWriter;
+
+  constructor(
+    private readonly positions: InventoryPositionRepository,
+    private readonly movements: InventoryMovementRepository,
+    private readonly skus: SkuRepository,
+    private readonly locations: LocationRepository,
+    private readonly channels: ChannelRepository,
+    private readonly idempotency: IdempotencyService,
+  ) {
+    this.writer = new PositionWriter(positions, movements);
+  }
+
+  /** Null when nothing was recorded for the pair, or the pair is outside the caller's channels. */
+  async getPosition(ctx: RequestContext, skuCode: string, locationCode: string): Promise<InventoryPositionRecord | null> {
+    const allowed = await this.allowedLocations(ctx);
+    if (allowed && !allowed.has(locationCode)) return null;
+    return this.positions.findByKey(positionKey(skuCode, locationCode));
+  }
+
+  async listPositions(ctx: RequestContext, filter: InventoryPositionFilter | null | undefined, first: number | null | undefined, after: string | null | undefined): Promise<Page<InventoryPositionRecord>> {
+    const request = pageRequest(first, after);
+    let locationCodes = filter?.locationCodes ?? null;
+    if (filter?.channel) {
+      assertChannelAccess(ctx.caller, filter.channel);
+      const channel = await this.channels.findByKey(filter.channel);
+      const channelLocations = channel?.locationCodes ?? [];
+      locationCodes = locationCodes ? locationCodes.filter((code) => channelLocations.includes(code)) : [...channelLocations];
+    }
+    const allowed = await this.allowedLocations(ctx);
+    if (allowed) locationCodes = (locationCodes ?? [...allowed]).filter((code) => allowed.has(code));
+    return this.positions.list({ skuCodes: filter?.skuCodes ?? null, locationCodes, availableBelow: filter?.availableBelow ?? null }, request);
+  }
+
+  async listMovements(ctx: RequestContext, skuCode: string, locationCode: string, since: Date | null | undefined, first: number | null | undefined, after: string | null | undefined): Promise<Page<InventoryMovementRecord>> {
+    const allowed = await this.allowedLocations(ctx);
+    if (allowed && !allowed.has(locationCode)) throw new DomainError('FORBIDDEN', `API key "${ctx.caller.name}" may not read location "${locationCode}".`);
+    return this.movements.list(skuCode, locationCode, since ?? null, pageRequest(first, after));
+  }
+
+  async availableToSell(ctx: RequestContext, channelCode: string, skuCodes: readonly string[], explain: boolean): Promise<SkuAvailabilityRecord[]> {
+    assertChannelAccess(ctx.caller, channelCode);
+    if (skuCodes.length > MAX_BATCH_ITEMS) throw new DomainError('BAD_USER_INPUT', `At most ${MAX_BATCH_ITEMS} SKUs per request, but got ${skuCodes.length}.`, { argument: 'skus' });
+    const channel = await this.channels.findByKey(channelCode);
+    if (!channel) throw new DomainError('NOT_FOUND', `Channel "${channelCode}" does not exist.`, { argument: 'channel' });
+    const keys = skuCodes.flatMap((sku) => channel.locationCodes.map((location) => positionKey(sku, location)));
+    const positions = new Map((await this.positions.findByKeys(keys)).map((position) => [position.key, position]));
+    return skuCodes.map((sku) => availabilityOf(sku, channel, positions, explain));
+  }
+
+  /** Deltas, each applied exactly once per (API key, idempotency key, item index). */
+  adjust(ctx: RequestContext, input: unknown, idempotencyKey: string | null | undefined): Promise<InventoryBatchOutcome | ErrorResultValue> {
+    if (!idempotencyKey) {
+      return Promise.resolve(invalidInput([{ index: null, path: ['idempotencyKey'], code: 'REQUIRED', message: 'adjustInventory needs an idempotency key: deltas are not safe to repeat.' }]));
+    }
+    return runBatchMutation(ctx, this.idempotency, {
+      operation: 'adjustInventory',
+      idempotencyKey,
+      input,
+      argument: 'items',
+      schema: adjustmentBatchSchema,
+      // Two lines of one order may move the same SKU at the same location: repeats are legitimate.
+      identity: null,
+      execute: async (items) => {
+        const checked = await this.checkReferences(ctx, items);
+        if ('errorCode' in checked) return checked;
+        const operations = items.map((item, index): PositionOperation => {
+          const ids = { skuCode: item.sku, locationCode: item.location };
+          const policy = checked.get(item.location)!.negativeStockPolicy;
+          return { index, opId: `${ctx.caller.keyId}:${idempotencyKey}:${index}`, ...ids, reason: item.reason, referenceDocument: item.referenceDocument ?? null, idempotencyKey, decide: (current) => decideAdjustment(current, item.delta, policy, ids) };
+        });
+        return this.applyAll(ctx, operations);
+      },
+    });
+  }
+
+  /** Absolute values, each checked against the caller's compareOnHand unless it opted out with null. */
+  set(ctx: RequestContext, input: unknown, idempotencyKey: string | null | undefined): Promise<InventoryBatchOutcome | ErrorResultValue> {
+    // Without a key the request is not retry-safe, but its items must still get distinct operation ids.
+    const requestId = idempotencyKey ?? `~${randomUUID()}`;
+    return runBatchMutation(ctx, this.idempotency, {
+      operation: 'setInventory',
+      idempotencyKey,
+      input,
+      argument: 'items',
+      schema: setBatchSchema,
+      identity: { keyOf: (item) => positionKey(item.sku, item.location), path: ['location'], what: 'Position' },
+      execute: async (items) => {
+        const checked = await this.checkReferences(ctx, items);
+        if ('errorCode' in checked) return checked;
+        const operations = items.map((item, index): PositionOperation => {
+          const ids = { skuCode: item.sku, locationCode: item.location };
+          return { index, opId: `${ctx.caller.keyId}:${requestId}:${index}`, ...ids, reason: item.reason ?? 'CYCLE_COUNT', referenceDocument: item.referenceDocument ?? null, idempotencyKey: idempotencyKey ?? null, decide: (current) => decideSet(current, item.onHand, item.compareOnHand, item.safetyStock, ids) };
+        });
+        return this.applyAll(ctx, operations);
+      },
+    });
+  }
+
+  private async applyAll(ctx: RequestContext, operations: readonly PositionOperation[]): Promise<InventoryBatchOutcome> {
+    const byPosition = new Map<string, PositionOperation[]>();
+    for (const operation of operations) {
+      const key = positionKey(operation.skuCode, operation.locationCode);
+      byPosition.set(key, [...(byPosition.get(key) ?? []), operation]);
+    }
+    const loaded = new Map((await this.positions.findByKeys([...byPosition.keys()])).map((position) => [position.key, position]));
+    const results = await pMap(
+      [...byPosition.entries()],
+      async ([key, group]) => {
+        const groupResults: InventoryItemOutcomeRecord[] = [];
+        let current = loaded.get(key) ?? null;
+        for (const operation of group) {
+          const result = await this.writer.apply(ctx, operation, current);
+          groupResults.push(result);
+          current = result.position ?? current;
+        }
+        return groupResults;
+      },
+      { concurrency: POSITION_CONCURRENCY },
+    );
+    return { kind: 'batch', items: results.flat().sort((a, b) => a.index - b.index), replayed: false };
+  }
+
+  /** Unknown SKUs and locations reject the batch; a location outside a bound key's channels is FORBIDDEN. */
+  private async checkReferences(ctx: RequestContext, items: readonly { sku: string; location: string }[]): Promise<Map<string, LocationRecord> | ErrorResultValue> {
+    const [skus, locations, allowed] = await Promise.all([
+      this.skus.findByKeys([...new Set(items.map((item) => item.sku))]),
+      this.locations.findByKeys([...new Set(items.map((item) => item.location))]),
+      this.allowedLocations(ctx),
+    ]);
+    const knownSkus = new Set(skus.map((sku) => sku.code));
+    const byCode = new Map(locations.map((location) => [location.code, location]));
+    const issues: InputIssue[] = [
+      ...unknownReferences(items, (item) => item.sku, (code) => knownSkus.has(code), ['sku'], 'SKU'),
+      ...unknownReferences(items, (item) => item.location, (code) => byCode.has(code), ['location'], 'Location'),
+    ];
+    if (issues.length > 0) return invalidInput(issues);
+    const outside = allowed ? items.find((item) => !allowed.has(item.location)) : undefined;
+    if (outside) throw new DomainError('FORBIDDEN', `API key "${ctx.caller.name}" may not change stock at location "${outside.location}": it is outside the key's channels.`);
+    return byCode;
+  }
+
+  /** The locations of a bound key's channels; null for an unbound key (every location). */
+  private async allowedLocations(ctx: RequestContext): Promise<Set<string> | null> {
+    if (ctx.caller.channels.length === 0) return null;
+    const channels = await this.channels.findByKeys(ctx.caller.channels);
+    return new Set(channels.flatMap((channel) => channel.locationCodes));
+  }
+}

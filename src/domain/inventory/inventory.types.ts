@@ -1,0 +1,120 @@
+export type InventoryReason = 'SALE' | 'RETURN' | 'RECEIPT' | 'TRANSFER_IN' | 'TRANSFER_OUT' | 'DAMAGE' | 'SHRINKAGE' | 'CORRECTION' | 'CYCLE_COUNT' | 'SET';
+export const INVENTORY_REASONS = ['SALE', 'RETURN', 'RECEIPT', 'TRANSFER_IN', 'TRANSFER_OUT', 'DAMAGE', 'SHRINKAGE', 'CORRECTION', 'CYCLE_COUNT', 'SET'] as const satisfies readonly InventoryReason[];
+
+export type InventoryFlag = 'BELOW_RESERVED' | 'CLAMPED';
+export const INVENTORY_FLAGS = ['BELOW_RESERVED', 'CLAMPED'] as const satisfies readonly InventoryFlag[];
+
+/**
+ * An operation already applied to a position, kept (bounded) in the position document itself: it is written in
+ * the same single-document update as the new quantities, so "was this item applied?" has an atomic answer, and
+ * a retry after a crash can rebuild the ledger entry from it.
+ */
+export interface AppliedOp {
+  readonly id: string;
+  readonly delta: number;
+  readonly onHandBefore: number;
+  readonly onHandAfter: number;
+  readonly flags: readonly InventoryFlag[];
+  readonly at: Date;
+}
+
+/** Stock of one SKU at one location, keyed `${skuCode}:${locationCode}`. */
+export interface InventoryPositionRecord {
+  readonly key: string;
+  readonly skuCode: string;
+  readonly locationCode: string;
+  readonly onHand: number;
+  readonly reserved: number;
+  readonly safetyStock: number;
+  readonly lastResetAsOf: Date | null;
+  /** The most recent applied operations, newest last. */
+  readonly recentOps: readonly AppliedOp[];
+  readonly version: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export function positionKey(skuCode: string, locationCode: string): string {
+  return `${skuCode}:${locationCode}`;
+}
+
+export function availableOf(position: Pick<InventoryPositionRecord, 'onHand' | 'reserved' | 'safetyStock'>): number {
+  return position.onHand - position.reserved - position.safetyStock;
+}
+
+/** One ledger entry: an applied change to a position. */
+export interface InventoryMovementRecord {
+  /** The operation id `${apiKeyId}:${idempotencyKey}:${index}`: a retry can never write it twice. */
+  readonly id: string;
+  readonly skuCode: string;
+  readonly locationCode: string;
+  readonly delta: number;
+  readonly reason: InventoryReason;
+  readonly referenceDocument: string | null;
+  readonly apiKeyId: string;
+  readonly apiKey: string;
+  readonly idempotencyKey: string | null;
+  readonly onHandBefore: number;
+  readonly onHandAfter: number;
+  readonly flags: readonly InventoryFlag[];
+  readonly at: Date;
+}
+
+export interface NegativeStockErrorValue {
+  readonly errorType: 'NegativeStockError';
+  readonly message: string;
+  readonly skuCode: string;
+  readonly locationCode: string;
+  readonly onHand: number;
+  readonly delta: number;
+}
+
+export interface StaleInventoryErrorValue {
+  readonly errorType: 'StaleInventoryError';
+  readonly message: string;
+  readonly skuCode: string;
+  readonly locationCode: string;
+  readonly expectedOnHand: number;
+  readonly currentOnHand: number;
+}
+
+export type InventoryItemErrorValue = NegativeStockErrorValue | StaleInventoryErrorValue;
+
+export type InventoryItemOutcome = 'APPLIED' | 'UNCHANGED' | 'REJECTED';
+
+export interface InventoryItemOutcomeRecord {
+  readonly index: number;
+  readonly outcome: InventoryItemOutcome;
+  readonly position: InventoryPositionRecord | null;
+  readonly movement: InventoryMovementRecord | null;
+  readonly flags: readonly InventoryFlag[];
+  readonly error: InventoryItemErrorValue | null;
+}
+
+export interface InventoryBatchOutcome {
+  readonly kind: 'batch';
+  readonly items: readonly InventoryItemOutcomeRecord[];
+  readonly replayed: boolean;
+}
+
+export interface InventoryPositionFilter {
+  readonly skuCodes?: readonly string[] | null;
+  readonly locationCodes?: readonly string[] | null;
+  readonly channel?: string | null;
+  readonly availableBelow?: number | null;
+}
+
+export interface LocationAvailabilityRecord {
+  readonly locationCode: string;
+  readonly onHand: number;
+  readonly reserved: number;
+  readonly safetyStock: number;
+  readonly available: number;
+}
+
+export interface SkuAvailabilityRecord {
+  readonly skuCode: string;
+  readonly channelCode: string;
+  readonly availableToSell: number;
+  readonly explain: { readonly locations: readonly LocationAvailabilityRecord[]; readonly sumOfLocations: number; readonly channelBuffer: number } | null;
+}

@@ -1,0 +1,92 @@
+import type { InventoryMovementRepository } from '../../store/repositories/inventory-movement.repository.js';
+import type { InventoryPositionRepository } from '../../store/repositories/inventory-position.repository.js';
+import { failpoint } from '../../faults/failpoints.js';
+import { DomainError } from '../common/errors.js';
+import type { RequestContext } from '../common/request-context.js';
+import type { Decision } from './inventory-decisions.js';
+import { positionKey, type AppliedOp, type InventoryItemOutcomeRecord, type InventoryMovementRecord, type InventoryPositionRecord, type InventoryReason } from './inventory.types.js';
+
+/** One item to apply to one position, exactly once per operation id. */
+export interface PositionOperation {
+  readonly index: number;
+  /** `${apiKeyId}:${idempotencyKey}:${index}`. */
+  readonly opId: string;
+  readonly skuCode: string;
+  readonly locationCode: string;
+  readonly reason: InventoryReason;
+  readonly referenceDocument: string | null;
+  readonly idempotencyKey: string | null;
+  readonly decide: (current: InventoryPositionRecord | null) => Decision;
+}
+
+/** Writers racing on one hot position re-read and decide again; past this many rounds the client retries. */
+const MAX_RACE_RETRIES = 20;
+
+/**
+ * Applies operations to positions with single-document compare-and-set writes that also record the operation
+ * id in the position. An operation whose id the position already holds is not applied again: that is what
+ * makes an item exactly-once across client retries, concurrent duplicates and a gateway killed between the
+ * position write and the ledger write (the retry rebuilds the missing movement from the recorded operation).
+ */
+export class PositionWriter {
+  constructor(
+    private readonly positions: InventoryPositionRepository,
+    private readonly movements: InventoryMovementRepository,
+  ) {}
+
+  async apply(ctx: RequestContext, operation: PositionOperation, initial: InventoryPositionRecord | null): Promise<InventoryItemOutcomeRecord> {
+    const key = positionKey(operation.skuCode, operation.locationCode);
+    let current = initial;
+    for (let attempt = 0; attempt <= MAX_RACE_RETRIES; attempt++) {
+      const applied = current?.recentOps.find((op) => op.id === operation.opId);
+      if (applied && current) return this.alreadyApplied(ctx, operation, current, applied);
+
+      const decision = operation.decide(current);
+      if (decision.kind === 'rejected') return { index: operation.index, outcome: 'REJECTED', position: current, movement: null, flags: [], error: decision.error };
+      if (decision.kind === 'unchanged') return { index: operation.index, outcome: 'UNCHANGED', position: current, movement: null, flags: decision.flags, error: null };
+
+      const at = new Date();
+      const op: AppliedOp = { id: operation.opId, delta: decision.onHand - (current?.onHand ?? 0), onHandBefore: current?.onHand ?? 0, onHandAfter: decision.onHand, flags: decision.flags, at };
+      const change = { onHand: decision.onHand, safetyStock: decision.safetyStock, op, at };
+      const written = current
+        ? await this.positions.applyIfVersion(key, current.version, change)
+        : await this.positions.create(operation.skuCode, operation.locationCode, key, change);
+      if (written) {
+        await failpoint('inventory.after-position-write');
+        const position: InventoryPositionRecord = current
+          ? { ...current, onHand: decision.onHand, safetyStock: decision.safetyStock, version: current.version + 1, updatedAt: at, recentOps: [...current.recentOps, op] }
+          : { key, skuCode: operation.skuCode, locationCode: operation.locationCode, onHand: decision.onHand, reserved: 0, safetyStock: decision.safetyStock, lastResetAsOf: null, recentOps: [op], version: 1, createdAt: at, updatedAt: at };
+        const movement = this.movementOf(ctx, operation, op);
+        await this.movements.insertIfAbsent(movement);
+        return { index: operation.index, outcome: 'APPLIED', position, movement, flags: op.flags, error: null };
+      }
+      current = await this.positions.findByKey(key);
+    }
+    throw new DomainError('CONFLICT', `Position "${key}" kept changing while it was written; retry the request with the same idempotency key.`);
+  }
+
+  /** The operation was applied before (a retry): make sure its ledger entry exists and report it. */
+  private async alreadyApplied(ctx: RequestContext, operation: PositionOperation, position: InventoryPositionRecord, op: AppliedOp): Promise<InventoryItemOutcomeRecord> {
+    const movement = this.movementOf(ctx, operation, op);
+    await this.movements.insertIfAbsent(movement);
+    return { index: operation.index, outcome: 'APPLIED', position, movement, flags: op.flags, error: null };
+  }
+
+  private movementOf(ctx: RequestContext, operation: PositionOperation, op: AppliedOp): InventoryMovementRecord {
+    return {
+      id: op.id,
+      skuCode: operation.skuCode,
+      locationCode: operation.locationCode,
+      delta: op.delta,
+      reason: operation.reason,
+      referenceDocument: operation.referenceDocument,
+      apiKeyId: ctx.caller.keyId,
+      apiKey: ctx.caller.name,
+      idempotencyKey: operation.idempotencyKey,
+      onHandBefore: op.onHandBefore,
+      onHandAfter: op.onHandAfter,
+      flags: op.flags,
+      at: op.at,
+    };
+  }
+}

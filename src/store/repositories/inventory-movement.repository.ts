@@ -1,0 +1,57 @@
+import type { Connection, Model } from 'mongoose';
+import { pageOf, type Page, type PageRequest } from '../../domain/common/pagination.js';
+import { positionKey, type InventoryFlag, type InventoryMovementRecord, type InventoryReason } from '../../domain/inventory/inventory.types.js';
+import { inventoryMovementSchema, type InventoryMovementDocument } from '../models/inventory-movement.model.js';
+
+type StoredMovement = InventoryMovementDocument & { _id: string };
+
+function orderKeyOf(movement: InventoryMovementRecord): string {
+  return `${movement.at.toISOString()}|${movement.id}`;
+}
+
+function toRecord({ _id, ...document }: StoredMovement): InventoryMovementRecord {
+  return {
+    id: _id,
+    skuCode: document.skuCode,
+    locationCode: document.locationCode,
+    delta: document.delta,
+    reason: document.reason as InventoryReason,
+    referenceDocument: document.referenceDocument ?? null,
+    apiKeyId: document.apiKeyId,
+    apiKey: document.apiKey,
+    idempotencyKey: document.idempotencyKey ?? null,
+    onHandBefore: document.onHandBefore,
+    onHandAfter: document.onHandAfter,
+    flags: document.flags as InventoryFlag[],
+    at: document.at,
+  };
+}
+
+export class InventoryMovementRepository {
+  private readonly model: Model<StoredMovement>;
+
+  constructor(connection: Connection) {
+    this.model = connection.model<StoredMovement>('InventoryMovement', inventoryMovementSchema);
+  }
+
+  /** Writes the movement unless it exists: a retry that repairs a missing ledger entry never duplicates one. */
+  async insertIfAbsent(movement: InventoryMovementRecord): Promise<void> {
+    const { id, ...rest } = movement;
+    await this.model
+      .updateOne({ _id: id }, { $setOnInsert: { ...rest, flags: [...rest.flags], positionKey: positionKey(movement.skuCode, movement.locationCode), orderKey: orderKeyOf(movement) } }, { upsert: true })
+      .exec();
+  }
+
+  /** A position's ledger, oldest first, from `since` on. */
+  async list(skuCode: string, locationCode: string, since: Date | null, page: PageRequest): Promise<Page<InventoryMovementRecord>> {
+    const filter: Record<string, unknown> = { positionKey: positionKey(skuCode, locationCode) };
+    if (since) filter['at'] = { $gte: since };
+    const paged = page.afterKey === null ? filter : { ...filter, orderKey: { $gt: page.afterKey } };
+    const documents = await this.model.find(paged).sort({ orderKey: 1 }).limit(page.first + 1).lean<StoredMovement[]>().exec();
+    return pageOf(documents.map(toRecord), page, orderKeyOf, () => this.model.countDocuments(filter).exec());
+  }
+
+  async count(): Promise<number> {
+    return this.model.countDocuments({}).exec();
+  }
+}

@@ -1,0 +1,115 @@
+import type { Connection, Model } from 'mongoose';
+import { pageOf, type Page, type PageRequest } from '../../domain/common/pagination.js';
+import type { AppliedOp, InventoryFlag, InventoryPositionRecord } from '../../domain/inventory/inventory.types.js';
+import { inventoryPositionSchema, type InventoryPositionDocument } from '../models/inventory-position.model.js';
+import { isDuplicateKeyError } from './mongo-errors.js';
+
+type StoredPosition = InventoryPositionDocument & { _id: string };
+
+/**
+ * How many applied operations a position remembers. Retries that need them come within an idempotency lease
+ * (a minute), long before a position sees this many further changes; whole requests are deduplicated by the
+ * idempotency record for 24 hours regardless.
+ */
+export const RECENT_OPS_KEPT = 100;
+
+function toRecord({ _id, ...document }: StoredPosition): InventoryPositionRecord {
+  return {
+    key: _id,
+    skuCode: document.skuCode,
+    locationCode: document.locationCode,
+    onHand: document.onHand,
+    reserved: document.reserved,
+    safetyStock: document.safetyStock,
+    lastResetAsOf: document.lastResetAsOf ?? null,
+    recentOps: document.recentOps.map((op) => ({ id: op.id, delta: op.delta, onHandBefore: op.onHandBefore, onHandAfter: op.onHandAfter, flags: op.flags as InventoryFlag[], at: op.at })),
+    version: document.version,
+    createdAt: document.createdAt,
+    updatedAt: document.updatedAt,
+  };
+}
+
+export interface PositionChange {
+  readonly onHand: number;
+  readonly safetyStock: number;
+  readonly op: AppliedOp;
+  readonly at: Date;
+}
+
+export interface PositionQuery {
+  readonly skuCodes?: readonly string[] | null;
+  readonly locationCodes?: readonly string[] | null;
+  readonly availableBelow?: number | null;
+}
+
+export class InventoryPositionRepository {
+  private readonly model: Model<StoredPosition>;
+
+  constructor(connection: Connection) {
+    this.model = connection.model<StoredPosition>('InventoryPosition', inventoryPositionSchema);
+  }
+
+  async findByKey(key: string): Promise<InventoryPositionRecord | null> {
+    const document = await this.model.findById(key).lean<StoredPosition>().exec();
+    return document ? toRecord(document) : null;
+  }
+
+  async findByKeys(keys: readonly string[]): Promise<InventoryPositionRecord[]> {
+    if (keys.length === 0) return [];
+    const documents = await this.model.find({ _id: { $in: [...keys] } }).lean<StoredPosition[]>().exec();
+    return documents.map(toRecord);
+  }
+
+  /** Creates the position with its first operation; false when it already exists (someone else created it). */
+  async create(skuCode: string, locationCode: string, key: string, change: PositionChange): Promise<boolean> {
+    try {
+      await this.model.create({
+        _id: key,
+        skuCode,
+        locationCode,
+        onHand: change.onHand,
+        reserved: 0,
+        safetyStock: change.safetyStock,
+        lastResetAsOf: null,
+        recentOps: [change.op],
+        version: 1,
+        createdAt: change.at,
+        updatedAt: change.at,
+      });
+      return true;
+    } catch (error) {
+      if (isDuplicateKeyError(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Applies a change if the position is still at `expectedVersion`, recording the operation in the same
+   * single-document update: the quantities and "this operation was applied" cannot separate.
+   */
+  async applyIfVersion(key: string, expectedVersion: number, change: PositionChange): Promise<boolean> {
+    const result = await this.model
+      .updateOne(
+        { _id: key, version: expectedVersion },
+        {
+          $set: { onHand: change.onHand, safetyStock: change.safetyStock, updatedAt: change.at },
+          $inc: { version: 1 },
+          $push: { recentOps: { $each: [change.op], $slice: -RECENT_OPS_KEPT } },
+        },
+      )
+      .exec();
+    return result.matchedCount === 1;
+  }
+
+  async list(query: PositionQuery, page: PageRequest): Promise<Page<InventoryPositionRecord>> {
+    const filter: Record<string, unknown> = {};
+    if (query.skuCodes) filter['skuCode'] = { $in: [...query.skuCodes] };
+    if (query.locationCodes) filter['locationCode'] = { $in: [...query.locationCodes] };
+    if (query.availableBelow !== null && query.availableBelow !== undefined) {
+      filter['$expr'] = { $lt: [{ $subtract: ['$onHand', { $add: ['$reserved', '$safetyStock'] }] }, Number(query.availableBelow)] };
+    }
+    const paged = page.afterKey === null ? filter : { ...filter, _id: { $gt: page.afterKey } };
+    const documents = await this.model.find(paged).sort({ _id: 1 }).limit(page.first + 1).lean<StoredPosition[]>().exec();
+    return pageOf(documents.map(toRecord), page, (record) => record.key, () => this.model.countDocuments(filter).exec());
+  }
+}

@@ -1,0 +1,117 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import type { App } from '../../src/app/app.js';
+import { startGatewayProcess, type GatewayProcess } from '../utils/gateway-process.js';
+import { graphqlClient, type GraphqlClient } from '../utils/graphql-client.js';
+import { createKey, openTestApp, uniqueDbName } from '../utils/test-store.js';
+import { adjustInventory, inventoryMovements, inventoryPosition, setInventory, type InventoryResult } from './inventory-operations.js';
+import { upsertLocations, upsertProducts, upsertSkus } from './operations.js';
+
+/** A short lease, so a retry takes over from a crashed or slow holder within the test. */
+const env = { IDEMPOTENCY_LEASE_MS: '300' };
+const SKUS = ['S-0', 'S-1', 'S-2'];
+
+let app: App;
+let dbName: string;
+let key: string;
+let gateways: GatewayProcess[] = [];
+let clients: GraphqlClient[] = [];
+
+beforeAll(async () => {
+  dbName = uniqueDbName('inventory_properties');
+  app = await openTestApp(dbName);
+  key = await createKey(app, 'erp', ['catalog:read', 'catalog:write', 'inventory:read', 'inventory:write']);
+  gateways = await Promise.all([0, 1].map(() => startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName } })));
+  clients = gateways.map((gateway) => graphqlClient(gateway.url, key));
+  const [a] = clients as [GraphqlClient];
+  await a(upsertLocations, { input: [{ code: 'L', name: 'DC', kind: 'DISTRIBUTION_CENTER', region: 'EU', timezone: 'UTC', negativeStockPolicy: 'ALLOW' }] });
+  await a(upsertProducts, { input: [{ code: 'P', title: 'P' }] });
+  await a(upsertSkus, { input: [...SKUS, 'S-SET'].map((code) => ({ code, productCode: 'P', title: code })) });
+});
+
+afterAll(async () => {
+  await Promise.all(gateways.map((gateway) => gateway.stop()));
+  await app?.close();
+});
+
+/** A client's retry loop: resend while the key is held by a request still in progress (or a crashed one). */
+async function settle(send: () => Promise<InventoryResult | undefined>): Promise<InventoryResult> {
+  for (let attempt = 0; attempt < 2_000; attempt++) {
+    const result = await send();
+    if (result && result.__typename !== 'IdempotencyKeyInProgressError') return result;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error('the idempotency key never settled');
+}
+
+const onHandOf = async (sku: string) => (await clients[0]!(inventoryPosition, { sku, location: 'L' })).data?.inventoryPosition?.onHand ?? 0;
+const movementCount = async (sku: string) => (await clients[0]!(inventoryMovements, { sku, location: 'L', first: 0 })).data?.inventoryMovements.totalCount ?? 0;
+
+describe('inventory invariants across two gateway processes', () => {
+  it('applies each adjustment item exactly once, whatever the duplicates and retries: onHand = initial + Σ distinct deltas', async () => {
+    let round = 0;
+    const batch = fc.array(fc.record({ sku: fc.constantFrom(...SKUS), delta: fc.integer({ min: -5, max: 5 }).filter((d) => d !== 0) }), { minLength: 1, maxLength: 4 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({ items: batch, copies: fc.integer({ min: 1, max: 3 }) }), { minLength: 1, maxLength: 6 }), async (batches) => {
+        round++;
+        const before = Object.fromEntries(await Promise.all(SKUS.map(async (sku) => [sku, { onHand: await onHandOf(sku), movements: await movementCount(sku) }] as const)));
+        await Promise.all(
+          batches.flatMap(({ items, copies }, b) =>
+            Array.from({ length: copies }, (_, copy) =>
+              settle(async () => (await clients[(b + copy) % 2]!(adjustInventory, { items: items.map((item) => ({ ...item, location: 'L', reason: 'CORRECTION' })), key: `r${round}-b${b}` })).data?.adjustInventory),
+            ),
+          ),
+        );
+        for (const sku of SKUS) {
+          const applied = batches.flatMap(({ items }) => items).filter((item) => item.sku === sku);
+          expect(await onHandOf(sku)).toBe(before[sku]!.onHand + applied.reduce((sum, item) => sum + item.delta, 0));
+          expect(await movementCount(sku)).toBe(before[sku]!.movements + applied.length);
+        }
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('lets exactly one of N parallel setInventory calls with the same compareOnHand win; the others get the current value', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 2, max: 12 }), async (n) => {
+        const current = await onHandOf('S-SET');
+        const results = await Promise.all(
+          Array.from({ length: n }, (_, i) => clients[i % 2]!(setInventory, { items: [{ sku: 'S-SET', location: 'L', onHand: current + i + 1, compareOnHand: current }] })),
+        );
+        const outcomes = results.map((response) => {
+          const result = response.data?.setInventory;
+          if (result?.__typename !== 'InventoryBatchResult') throw new Error(JSON.stringify(response));
+          return result.items[0]!;
+        });
+        const winners = outcomes.filter((item) => item.outcome === 'APPLIED');
+        expect(winners).toHaveLength(1);
+        const final = await onHandOf('S-SET');
+        expect(final).toBe(winners[0]!.position!.onHand);
+        for (const loser of outcomes.filter((item) => item.outcome !== 'APPLIED')) {
+          expect(loser.error).toMatchObject({ __typename: 'StaleInventoryError', expectedOnHand: current });
+        }
+      }),
+      { numRuns: 10 },
+    );
+  });
+});
+
+describe('a gateway killed between the position write and the ledger write', () => {
+  it('loses nothing and applies nothing twice when the client retries elsewhere', async () => {
+    const crashing = await startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName, FAILPOINTS: 'inventory.after-position-write=crash' } });
+    const before = await Promise.all(SKUS.map(async (sku) => ({ onHand: await onHandOf(sku), movements: await movementCount(sku) })));
+    const items = SKUS.map((sku, i) => ({ sku, location: 'L', delta: i + 1, reason: 'RECEIPT' }));
+
+    await expect(graphqlClient(crashing.url, key)(adjustInventory, { items, key: 'crash-1' })).rejects.toThrow();
+    expect(await crashing.exited()).toBe(137);
+
+    const retried = await settle(async () => (await clients[1]!(adjustInventory, { items, key: 'crash-1' })).data?.adjustInventory);
+    expect(retried).toMatchObject({ __typename: 'InventoryBatchResult', items: SKUS.map(() => ({ outcome: 'APPLIED' })) });
+    for (const [i, sku] of SKUS.entries()) {
+      expect(await onHandOf(sku)).toBe(before[i]!.onHand + i + 1);
+      expect(await movementCount(sku)).toBe(before[i]!.movements + 1);
+    }
+  });
+});
