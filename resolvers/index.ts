@@ -9,6 +9,7 @@ import { skuMappingResolvers } from './channel/sku-mapping.resolver.js';
 import { commonResolvers } from './common/results.resolver.js';
 import { inventoryEntityResolvers } from './inventory/inventory-entity.resolver.js';
 import { inventoryResolvers } from './inventory/inventory.resolver.js';
+import { reservationResolvers } from './inventory/reservation.resolver.js';
 import { scalarResolvers } from './common/scalars.resolver.js';
 import { viewerResolvers } from './common/viewer.resolver.js';
 
@@ -26,4 +27,5 @@ export const resolvers: Resolvers[] = [
   skuMappingResolvers,
   inventoryResolvers,
   inventoryEntityResolvers,
+  reservationResolvers,
 ];

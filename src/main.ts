@@ -30,6 +30,10 @@ async function main(): Promise<void> {
   const sweeper = setInterval(() => {
     app.services.idempotency.sweep().catch((error: unknown) => logger.warn({ err: error }, 'idempotency sweep failed'));
   }, SWEEP_INTERVAL_MS).unref();
+  // Expired reservations return their stock; commits and releases a dead gateway left half done are finished.
+  const reservationSweeper = setInterval(() => {
+    app.services.reservations.sweep(app.systemContext()).catch((error: unknown) => logger.warn({ err: error }, 'reservation sweep failed'));
+  }, config.reservationSweepIntervalMs).unref();
 
   if (demoKeys.length > 0) printBanner(gateway.url, demoKeys);
   // Machine-readable for tests and orchestration, and written last: everything above is out once it appears.
@@ -47,6 +51,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownGraceMs + SHUTDOWN_WATCHDOG_MARGIN_MS).unref();
     clearInterval(sweeper);
+    clearInterval(reservationSweeper);
     try {
       await gateway.stop();
       await app.close();

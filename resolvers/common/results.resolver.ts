@@ -7,17 +7,17 @@ const ERROR_TYPENAMES = {
   INVALID_INPUT: 'InvalidInputError',
   IDEMPOTENCY_KEY_REUSED: 'IdempotencyKeyReusedError',
   IDEMPOTENCY_KEY_IN_PROGRESS: 'IdempotencyKeyInProgressError',
+  INSUFFICIENT_STOCK: 'InsufficientStockError',
+  RESERVATION_NOT_ACTIVE: 'ReservationNotActiveError',
 } as const satisfies Record<ErrorCode, string>;
 
-type ErrorTypename = (typeof ERROR_TYPENAMES)[ErrorCode];
-
-export function errorTypename(result: ErrorResultValue): ErrorTypename {
+export function errorTypename<C extends ErrorCode>(result: { readonly errorCode: C }): (typeof ERROR_TYPENAMES)[C] {
   return ERROR_TYPENAMES[result.errorCode];
 }
 
 /** Resolves a bulk mutation's result union: the batch on success, else the typed error. */
 export function batchUnion<S extends string>(successTypename: S) {
-  return { __resolveType: (result: ReplayableBatch | ErrorResultValue): S | ErrorTypename => ('kind' in result ? successTypename : errorTypename(result)) };
+  return { __resolveType: (result: ReplayableBatch | ErrorResultValue): S | (typeof ERROR_TYPENAMES)[ErrorResultValue['errorCode']] => ('kind' in result ? successTypename : errorTypename(result)) };
 }
 
 /** The Relay connection fields, the same for every list. */
@@ -43,5 +43,5 @@ export function connectionResolvers<T>() {
 export const archivedField = { archived: (record: { archivedAt: Date | null }) => record.archivedAt !== null };
 
 export const commonResolvers = {
-  ErrorResult: { __resolveType: errorTypename },
+  ErrorResult: { __resolveType: (result: { readonly errorCode: ErrorCode }) => errorTypename(result) },
 };

@@ -49,6 +49,8 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
   const services = createServices(store.repositories, {
     idempotency: { retentionMs: config.idempotencyRetentionMs, leaseMs: config.idempotencyLeaseMs },
     apiKeys: { cacheTtlMs: config.authCacheTtlMs },
+    // A reservation untouched for longer than a request may hold its idempotency key was abandoned.
+    reservations: { staleAfterMs: config.idempotencyLeaseMs },
   });
   return {
     config,

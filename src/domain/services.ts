@@ -7,6 +7,8 @@ import { LocationService } from './channel/location.service.js';
 import { SkuMappingService } from './channel/sku-mapping.service.js';
 import { DEFAULT_IDEMPOTENCY_OPTIONS, IdempotencyService, type IdempotencyOptions } from './common/idempotency.service.js';
 import { InventoryService } from './inventory/inventory.service.js';
+import { PositionWriter } from './inventory/position-writer.js';
+import { ReservationService, type ReservationOptions } from './inventory/reservation.service.js';
 
 /** Every domain service, built once per process over the repositories. */
 export interface Services {
@@ -18,11 +20,13 @@ export interface Services {
   readonly apiKeys: ApiKeyService;
   readonly idempotency: IdempotencyService;
   readonly inventory: InventoryService;
+  readonly reservations: ReservationService;
 }
 
 export interface ServiceOptions {
   readonly idempotency?: IdempotencyOptions;
   readonly apiKeys?: ApiKeyOptions;
+  readonly reservations?: ReservationOptions;
 }
 
 /** The one place where services and their default options are wired together. */
@@ -37,5 +41,6 @@ export function createServices(repositories: Repositories, options: ServiceOptio
     apiKeys: new ApiKeyService(repositories.apiKeys, repositories.channels, options.apiKeys ?? DEFAULT_API_KEY_OPTIONS),
     idempotency,
     inventory: new InventoryService(repositories.inventoryPositions, repositories.inventoryMovements, repositories.skus, repositories.locations, repositories.channels, idempotency),
+    reservations: new ReservationService(repositories.reservations, repositories.inventoryPositions, repositories.skus, repositories.channels, new PositionWriter(repositories.inventoryPositions, repositories.inventoryMovements), idempotency, options.reservations ?? { staleAfterMs: (options.idempotency ?? DEFAULT_IDEMPOTENCY_OPTIONS).leaseMs }),
   };
 }

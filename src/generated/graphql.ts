@@ -7,6 +7,7 @@ import type { BatchResult, BatchItem } from '../domain/common/batch.js';
 import type { InvalidInputResult, IdempotencyKeyReusedResult, IdempotencyKeyInProgressResult } from '../domain/common/errors.js';
 import type { Caller } from '../domain/access/access.types.js';
 import type { InventoryPositionRecord, InventoryMovementRecord, InventoryBatchOutcome, InventoryItemOutcomeRecord, NegativeStockErrorValue, StaleInventoryErrorValue, SkuAvailabilityRecord } from '../domain/inventory/inventory.types.js';
+import type { ReservationRecord, InsufficientStockErrorValue, ReservationNotActiveErrorValue } from '../domain/inventory/reservation.types.js';
 import type { RequestContext } from '../domain/common/request-context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -112,7 +113,9 @@ export type ChannelUpsertItem = {
 export type ErrorCode =
   | 'IDEMPOTENCY_KEY_IN_PROGRESS'
   | 'IDEMPOTENCY_KEY_REUSED'
-  | 'INVALID_INPUT';
+  | 'INSUFFICIENT_STOCK'
+  | 'INVALID_INPUT'
+  | 'RESERVATION_NOT_ACTIVE';
 
 /** An expected business outcome that is not success. Clients switch on errorCode. */
 export type ErrorResult = {
@@ -164,6 +167,16 @@ export type InputIssueCode =
   | 'TOO_LONG'
   | 'TOO_MANY_ITEMS'
   | 'UNKNOWN_REFERENCE';
+
+/** Not enough available-to-sell in the channel for one line; nothing was reserved for any line. */
+export type InsufficientStockError = ErrorResult & {
+  readonly __typename?: 'InsufficientStockError';
+  readonly available: Scalars['Int']['output'];
+  readonly errorCode: ErrorCode;
+  readonly message: Scalars['String']['output'];
+  readonly requested: Scalars['Int']['output'];
+  readonly skuCode: Scalars['String']['output'];
+};
 
 /** The input was rejected as a whole: nothing was written. Every issue found is listed, not only the first. */
 export type InvalidInputError = ErrorResult & {
@@ -388,10 +401,23 @@ export type Mutation = {
   /** Archives up to 500 SKUs (they are kept, hidden from default queries, and restorable by an upsert). */
   readonly archiveSkus: ArchiveSkusResult;
   /**
+   * The sale: onHand and reserved go down together at each allocation, with a SALE movement in the ledger.
+   * Committing a committed reservation returns it unchanged; an expired or released one is ReservationNotActiveError.
+   */
+  readonly commitReservation: ReservationTransitionResult;
+  /**
    * Maps up to 500 SKUs of one channel to the channel's ids. Remapping keeps the previous ids in the history.
    * An external id already held by another SKU of the channel rejects the batch.
    */
   readonly mapSkus: MapSkusResult;
+  /** Gives the stock back. Releasing a released (or expired) reservation returns it unchanged. */
+  readonly releaseReservation: ReservationTransitionResult;
+  /**
+   * Holds stock for an order in a channel, all or nothing across the items: either every line is held, or the
+   * result is InsufficientStockError and nothing is held. Quantities are taken from the channel's locations in
+   * order. The reservation expires after ttlSeconds (1 to 86,400) and its stock returns.
+   */
+  readonly reserveInventory: ReserveInventoryResult;
   /**
    * Sets absolute onHand (and optionally safetyStock). compareOnHand is required: the value you read (a stale one
    * gets StaleInventoryError with the current value), or null to opt out explicitly.
@@ -426,10 +452,29 @@ export type MutationArchiveSkusArgs = {
 };
 
 
+export type MutationCommitReservationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationMapSkusArgs = {
   channel: Scalars['String']['input'];
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   input: ReadonlyArray<SkuMappingInput>;
+};
+
+
+export type MutationReleaseReservationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationReserveInventoryArgs = {
+  channel: Scalars['String']['input'];
+  idempotencyKey: Scalars['String']['input'];
+  items: ReadonlyArray<ReservationItemInput>;
+  orderRef?: InputMaybe<Scalars['String']['input']>;
+  ttlSeconds: Scalars['Int']['input'];
 };
 
 
@@ -580,6 +625,8 @@ export type Query = {
   readonly locations: ReadonlyArray<Location>;
   readonly product?: Maybe<Product>;
   readonly products: ProductConnection;
+  /** Null when unknown or in a channel the key may not see. */
+  readonly reservation?: Maybe<Reservation>;
   readonly sku?: Maybe<Sku>;
   /** A channel's mappings ordered by SKU code. A key bound to other channels gets FORBIDDEN. */
   readonly skuMappings: SkuMappingConnection;
@@ -651,6 +698,11 @@ export type QueryProductsArgs = {
 };
 
 
+export type QueryReservationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type QuerySkuArgs = {
   code: Scalars['String']['input'];
 };
@@ -669,6 +721,66 @@ export type QuerySkusArgs = {
   filter?: InputMaybe<SkuFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
+
+/** Stock held for an order, across the channel's locations, until committed (the sale), released or expired. */
+export type Reservation = {
+  readonly __typename?: 'Reservation';
+  readonly channelCode: Scalars['String']['output'];
+  readonly createdAt: Scalars['DateTime']['output'];
+  readonly expiresAt: Scalars['DateTime']['output'];
+  readonly id: Scalars['ID']['output'];
+  readonly lines: ReadonlyArray<ReservationLine>;
+  readonly orderRef?: Maybe<Scalars['String']['output']>;
+  readonly state: ReservationState;
+  readonly updatedAt: Scalars['DateTime']['output'];
+};
+
+export type ReservationAllocation = {
+  readonly __typename?: 'ReservationAllocation';
+  readonly locationCode: Scalars['String']['output'];
+  readonly quantity: Scalars['Int']['output'];
+};
+
+export type ReservationItemInput = {
+  /** 1 to 1,000,000,000. */
+  readonly quantity: Scalars['Int']['input'];
+  readonly sku: Scalars['String']['input'];
+};
+
+export type ReservationLine = {
+  readonly __typename?: 'ReservationLine';
+  /** Where the quantity is held, in the channel's location order. */
+  readonly allocations: ReadonlyArray<ReservationAllocation>;
+  readonly quantity: Scalars['Int']['output'];
+  readonly skuCode: Scalars['String']['output'];
+};
+
+/** The reservation cannot be committed or released in its current state (e.g. it expired). */
+export type ReservationNotActiveError = ErrorResult & {
+  readonly __typename?: 'ReservationNotActiveError';
+  readonly errorCode: ErrorCode;
+  readonly message: Scalars['String']['output'];
+  readonly reservationId: Scalars['ID']['output'];
+  readonly state: ReservationState;
+};
+
+export type ReservationState =
+  /** Holding stock until expiresAt. */
+  | 'ACTIVE'
+  /** Sold: onHand and reserved went down together. */
+  | 'COMMITTED'
+  /** Given back because it outlived its TTL. */
+  | 'EXPIRED'
+  /** Could not be placed in full; nothing is held. */
+  | 'FAILED'
+  /** Being placed: stock is being held line by line (never seen by clients unless a gateway died mid-way). */
+  | 'PENDING'
+  /** Given back by the client. */
+  | 'RELEASED';
+
+export type ReservationTransitionResult = Reservation | ReservationNotActiveError;
+
+export type ReserveInventoryResult = IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InsufficientStockError | InvalidInputError | Reservation;
 
 /** What an API key may do. A key bound to channels sees only those channels' data. */
 export type Scope =
@@ -953,6 +1065,17 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
     | ( InvalidInputResult )
     | ( BatchResult<SkuMappingRecord> )
   ;
+  ReservationTransitionResult:
+    | ( ReservationRecord )
+    | ( ReservationNotActiveErrorValue )
+  ;
+  ReserveInventoryResult:
+    | ( IdempotencyKeyInProgressResult )
+    | ( IdempotencyKeyReusedResult )
+    | ( InsufficientStockErrorValue )
+    | ( InvalidInputResult )
+    | ( ReservationRecord )
+  ;
   SetInventoryResult:
     | ( IdempotencyKeyInProgressResult )
     | ( IdempotencyKeyReusedResult )
@@ -996,7 +1119,9 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
   ErrorResult:
     | ( IdempotencyKeyInProgressResult )
     | ( IdempotencyKeyReusedResult )
+    | ( InsufficientStockErrorValue )
     | ( InvalidInputResult )
+    | ( ReservationNotActiveErrorValue )
   ;
 };
 
@@ -1022,6 +1147,7 @@ export type ResolversTypes = {
   IdempotencyKeyReusedError: ResolverTypeWrapper<IdempotencyKeyReusedResult>;
   InputIssue: ResolverTypeWrapper<InputIssue>;
   InputIssueCode: InputIssueCode;
+  InsufficientStockError: ResolverTypeWrapper<InsufficientStockErrorValue>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   InvalidInputError: ResolverTypeWrapper<InvalidInputResult>;
   InventoryAdjustmentInput: InventoryAdjustmentInput;
@@ -1059,6 +1185,14 @@ export type ResolversTypes = {
   ProductInput: ProductInput;
   ProductUpsertItem: ResolverTypeWrapper<BatchItem<ProductRecord>>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Reservation: ResolverTypeWrapper<ReservationRecord>;
+  ReservationAllocation: ResolverTypeWrapper<ReservationAllocation>;
+  ReservationItemInput: ReservationItemInput;
+  ReservationLine: ResolverTypeWrapper<ReservationLine>;
+  ReservationNotActiveError: ResolverTypeWrapper<ReservationNotActiveErrorValue>;
+  ReservationState: ReservationState;
+  ReservationTransitionResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ReservationTransitionResult']>;
+  ReserveInventoryResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ReserveInventoryResult']>;
   Scope: Scope;
   SetInventoryResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['SetInventoryResult']>;
   Sku: ResolverTypeWrapper<SkuRecord>;
@@ -1105,6 +1239,7 @@ export type ResolversParentTypes = {
   IdempotencyKeyInProgressError: IdempotencyKeyInProgressResult;
   IdempotencyKeyReusedError: IdempotencyKeyReusedResult;
   InputIssue: InputIssue;
+  InsufficientStockError: InsufficientStockErrorValue;
   Int: Scalars['Int']['output'];
   InvalidInputError: InvalidInputResult;
   InventoryAdjustmentInput: InventoryAdjustmentInput;
@@ -1136,6 +1271,13 @@ export type ResolversParentTypes = {
   ProductInput: ProductInput;
   ProductUpsertItem: BatchItem<ProductRecord>;
   Query: Record<PropertyKey, never>;
+  Reservation: ReservationRecord;
+  ReservationAllocation: ReservationAllocation;
+  ReservationItemInput: ReservationItemInput;
+  ReservationLine: ReservationLine;
+  ReservationNotActiveError: ReservationNotActiveErrorValue;
+  ReservationTransitionResult: ResolversUnionTypes<ResolversParentTypes>['ReservationTransitionResult'];
+  ReserveInventoryResult: ResolversUnionTypes<ResolversParentTypes>['ReserveInventoryResult'];
   SetInventoryResult: ResolversUnionTypes<ResolversParentTypes>['SetInventoryResult'];
   Sku: SkuRecord;
   SkuAvailability: SkuAvailabilityRecord;
@@ -1220,7 +1362,7 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 }
 
 export type ErrorResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ErrorResult'] = ResolversParentTypes['ErrorResult']> = {
-  __resolveType: TypeResolveFn<'IdempotencyKeyInProgressError' | 'IdempotencyKeyReusedError' | 'InvalidInputError', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'IdempotencyKeyInProgressError' | 'IdempotencyKeyReusedError' | 'InsufficientStockError' | 'InvalidInputError' | 'ReservationNotActiveError', ParentType, ContextType>;
 };
 
 export type IdempotencyKeyInProgressErrorResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['IdempotencyKeyInProgressError'] = ResolversParentTypes['IdempotencyKeyInProgressError']> = {
@@ -1242,6 +1384,15 @@ export type InputIssueResolvers<ContextType = RequestContext, ParentType extends
   index?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   path?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type InsufficientStockErrorResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InsufficientStockError'] = ResolversParentTypes['InsufficientStockError']> = {
+  available?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  errorCode?: Resolver<ResolversTypes['ErrorCode'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  requested?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  skuCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type InvalidInputErrorResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InvalidInputError'] = ResolversParentTypes['InvalidInputError']> = {
@@ -1362,7 +1513,10 @@ export type MapSkusResultResolvers<ContextType = RequestContext, ParentType exte
 export type MutationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   adjustInventory?: Resolver<ResolversTypes['AdjustInventoryResult'], ParentType, ContextType, RequireFields<MutationAdjustInventoryArgs, 'idempotencyKey' | 'items'>>;
   archiveSkus?: Resolver<ResolversTypes['ArchiveSkusResult'], ParentType, ContextType, RequireFields<MutationArchiveSkusArgs, 'codes'>>;
+  commitReservation?: Resolver<ResolversTypes['ReservationTransitionResult'], ParentType, ContextType, RequireFields<MutationCommitReservationArgs, 'id'>>;
   mapSkus?: Resolver<ResolversTypes['MapSkusResult'], ParentType, ContextType, RequireFields<MutationMapSkusArgs, 'channel' | 'input'>>;
+  releaseReservation?: Resolver<ResolversTypes['ReservationTransitionResult'], ParentType, ContextType, RequireFields<MutationReleaseReservationArgs, 'id'>>;
+  reserveInventory?: Resolver<ResolversTypes['ReserveInventoryResult'], ParentType, ContextType, RequireFields<MutationReserveInventoryArgs, 'channel' | 'idempotencyKey' | 'items' | 'ttlSeconds'>>;
   setInventory?: Resolver<ResolversTypes['SetInventoryResult'], ParentType, ContextType, RequireFields<MutationSetInventoryArgs, 'items'>>;
   unmapSkus?: Resolver<ResolversTypes['UnmapSkusResult'], ParentType, ContextType, RequireFields<MutationUnmapSkusArgs, 'channel' | 'skuCodes'>>;
   upsertChannels?: Resolver<ResolversTypes['UpsertChannelsResult'], ParentType, ContextType, RequireFields<MutationUpsertChannelsArgs, 'input'>>;
@@ -1435,10 +1589,50 @@ export type QueryResolvers<ContextType = RequestContext, ParentType extends Reso
   locations?: Resolver<ReadonlyArray<ResolversTypes['Location']>, ParentType, ContextType, RequireFields<QueryLocationsArgs, 'includeArchived'>>;
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryProductArgs, 'code'>>;
   products?: Resolver<ResolversTypes['ProductConnection'], ParentType, ContextType, RequireFields<QueryProductsArgs, 'first'>>;
+  reservation?: Resolver<Maybe<ResolversTypes['Reservation']>, ParentType, ContextType, RequireFields<QueryReservationArgs, 'id'>>;
   sku?: Resolver<Maybe<ResolversTypes['Sku']>, ParentType, ContextType, RequireFields<QuerySkuArgs, 'code'>>;
   skuMappings?: Resolver<ResolversTypes['SkuMappingConnection'], ParentType, ContextType, RequireFields<QuerySkuMappingsArgs, 'channel' | 'first'>>;
   skus?: Resolver<ResolversTypes['SkuConnection'], ParentType, ContextType, RequireFields<QuerySkusArgs, 'first'>>;
   viewer?: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
+};
+
+export type ReservationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Reservation'] = ResolversParentTypes['Reservation']> = {
+  channelCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lines?: Resolver<ReadonlyArray<ResolversTypes['ReservationLine']>, ParentType, ContextType>;
+  orderRef?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['ReservationState'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type ReservationAllocationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ReservationAllocation'] = ResolversParentTypes['ReservationAllocation']> = {
+  locationCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  quantity?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ReservationLineResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ReservationLine'] = ResolversParentTypes['ReservationLine']> = {
+  allocations?: Resolver<ReadonlyArray<ResolversTypes['ReservationAllocation']>, ParentType, ContextType>;
+  quantity?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  skuCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ReservationNotActiveErrorResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ReservationNotActiveError'] = ResolversParentTypes['ReservationNotActiveError']> = {
+  errorCode?: Resolver<ResolversTypes['ErrorCode'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reservationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['ReservationState'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type ReservationTransitionResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ReservationTransitionResult'] = ResolversParentTypes['ReservationTransitionResult']> = {
+  __resolveType: TypeResolveFn<'Reservation' | 'ReservationNotActiveError', ParentType, ContextType>;
+};
+
+export type ReserveInventoryResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ReserveInventoryResult'] = ResolversParentTypes['ReserveInventoryResult']> = {
+  __resolveType: TypeResolveFn<'IdempotencyKeyInProgressError' | 'IdempotencyKeyReusedError' | 'InsufficientStockError' | 'InvalidInputError' | 'Reservation', ParentType, ContextType>;
 };
 
 export type SetInventoryResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SetInventoryResult'] = ResolversParentTypes['SetInventoryResult']> = {
@@ -1587,6 +1781,7 @@ export type Resolvers<ContextType = RequestContext> = {
   IdempotencyKeyInProgressError?: IdempotencyKeyInProgressErrorResolvers<ContextType>;
   IdempotencyKeyReusedError?: IdempotencyKeyReusedErrorResolvers<ContextType>;
   InputIssue?: InputIssueResolvers<ContextType>;
+  InsufficientStockError?: InsufficientStockErrorResolvers<ContextType>;
   InvalidInputError?: InvalidInputErrorResolvers<ContextType>;
   InventoryBatchResult?: InventoryBatchResultResolvers<ContextType>;
   InventoryItemError?: InventoryItemErrorResolvers<ContextType>;
@@ -1611,6 +1806,12 @@ export type Resolvers<ContextType = RequestContext> = {
   ProductEdge?: ProductEdgeResolvers<ContextType>;
   ProductUpsertItem?: ProductUpsertItemResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Reservation?: ReservationResolvers<ContextType>;
+  ReservationAllocation?: ReservationAllocationResolvers<ContextType>;
+  ReservationLine?: ReservationLineResolvers<ContextType>;
+  ReservationNotActiveError?: ReservationNotActiveErrorResolvers<ContextType>;
+  ReservationTransitionResult?: ReservationTransitionResultResolvers<ContextType>;
+  ReserveInventoryResult?: ReserveInventoryResultResolvers<ContextType>;
   SetInventoryResult?: SetInventoryResultResolvers<ContextType>;
   Sku?: SkuResolvers<ContextType>;
   SkuAvailability?: SkuAvailabilityResolvers<ContextType>;

@@ -84,3 +84,36 @@ export const availableToSell = operation<
   query Ats($channel: String!, $skus: [String!]!, $explain: Boolean) {
     availableToSell(channel: $channel, skus: $skus, explain: $explain) { skuCode availableToSell explain { sumOfLocations channelBuffer locations { locationCode available } } }
   }`);
+
+export interface ReservationView {
+  id: string;
+  state: string;
+  channelCode: string;
+  orderRef: string | null;
+  lines: { skuCode: string; quantity: number; allocations: { locationCode: string; quantity: number }[] }[];
+}
+const RESERVATION = 'id state channelCode orderRef lines { skuCode quantity allocations { locationCode quantity } }';
+
+export type ReserveResult =
+  | ({ __typename: 'Reservation' } & ReservationView)
+  | { __typename: 'InsufficientStockError'; errorCode: string; skuCode: string; requested: number; available: number }
+  | { __typename: 'InvalidInputError'; errorCode: string; issues: Issue[] }
+  | { __typename: string; errorCode: string };
+
+export const reserveInventory = operation<{ reserveInventory: ReserveResult }, { channel: string; items: unknown; ttl: number; orderRef?: string | null; key: string }>(`
+  mutation Reserve($channel: String!, $items: [ReservationItemInput!]!, $ttl: Int!, $orderRef: String, $key: String!) {
+    reserveInventory(channel: $channel, items: $items, ttlSeconds: $ttl, orderRef: $orderRef, idempotencyKey: $key) {
+      __typename
+      ... on Reservation { ${RESERVATION} }
+      ... on ErrorResult { errorCode message }
+      ... on InsufficientStockError { skuCode requested available }
+      ... on InvalidInputError { issues { index path code message } }
+    }
+  }`);
+
+type Transition = ({ __typename: 'Reservation' } & ReservationView) | { __typename: 'ReservationNotActiveError'; errorCode: string; state: string };
+const TRANSITION = `__typename ... on Reservation { ${RESERVATION} } ... on ReservationNotActiveError { errorCode state }`;
+
+export const commitReservation = operation<{ commitReservation: Transition }, { id: string }>(`mutation Commit($id: ID!) { commitReservation(id: $id) { ${TRANSITION} } }`);
+export const releaseReservation = operation<{ releaseReservation: Transition }, { id: string }>(`mutation Release($id: ID!) { releaseReservation(id: $id) { ${TRANSITION} } }`);
+export const reservationById = operation<{ reservation: ReservationView | null }, { id: string }>(`query Reservation($id: ID!) { reservation(id: $id) { ${RESERVATION} } }`);

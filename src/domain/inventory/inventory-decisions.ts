@@ -5,7 +5,7 @@ import type { InventoryFlag, InventoryItemErrorValue, InventoryPositionRecord } 
 export type Decision =
   | { readonly kind: 'unchanged'; readonly flags: readonly InventoryFlag[] }
   | { readonly kind: 'rejected'; readonly error: InventoryItemErrorValue }
-  | { readonly kind: 'apply'; readonly onHand: number; readonly safetyStock: number; readonly flags: readonly InventoryFlag[] };
+  | { readonly kind: 'apply'; readonly onHand: number; readonly safetyStock: number; readonly reserved?: number; readonly removeHold?: string; readonly flags: readonly InventoryFlag[] };
 
 type Current = Pick<InventoryPositionRecord, 'onHand' | 'reserved' | 'safetyStock'> | null;
 

@@ -29,6 +29,8 @@ export interface InventoryPositionRecord {
   readonly lastResetAsOf: Date | null;
   /** The most recent applied operations, newest last. */
   readonly recentOps: readonly AppliedOp[];
+  /** Stock held per reservation; `reserved` is their sum. */
+  readonly holds: readonly { readonly reservationId: string; readonly quantity: number }[];
   readonly version: number;
   readonly createdAt: Date;
   readonly updatedAt: Date;

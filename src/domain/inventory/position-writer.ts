@@ -47,15 +47,15 @@ export class PositionWriter {
 
       const at = new Date();
       const op: AppliedOp = { id: operation.opId, delta: decision.onHand - (current?.onHand ?? 0), onHandBefore: current?.onHand ?? 0, onHandAfter: decision.onHand, flags: decision.flags, at };
-      const change = { onHand: decision.onHand, safetyStock: decision.safetyStock, op, at };
+      const change = { onHand: decision.onHand, safetyStock: decision.safetyStock, ...(decision.reserved === undefined ? {} : { reserved: decision.reserved }), ...(decision.removeHold === undefined ? {} : { removeHold: decision.removeHold }), op, at };
       const written = current
         ? await this.positions.applyIfVersion(key, current.version, change)
         : await this.positions.create(operation.skuCode, operation.locationCode, key, change);
       if (written) {
         await failpoint('inventory.after-position-write');
         const position: InventoryPositionRecord = current
-          ? { ...current, onHand: decision.onHand, safetyStock: decision.safetyStock, version: current.version + 1, updatedAt: at, recentOps: [...current.recentOps, op] }
-          : { key, skuCode: operation.skuCode, locationCode: operation.locationCode, onHand: decision.onHand, reserved: 0, safetyStock: decision.safetyStock, lastResetAsOf: null, recentOps: [op], version: 1, createdAt: at, updatedAt: at };
+          ? { ...current, onHand: decision.onHand, safetyStock: decision.safetyStock, reserved: decision.reserved ?? current.reserved, holds: current.holds.filter((hold) => hold.reservationId !== decision.removeHold), version: current.version + 1, updatedAt: at, recentOps: [...current.recentOps, op] }
+          : { key, skuCode: operation.skuCode, locationCode: operation.locationCode, onHand: decision.onHand, reserved: 0, safetyStock: decision.safetyStock, lastResetAsOf: null, recentOps: [op], holds: [], version: 1, createdAt: at, updatedAt: at };
         const movement = this.movementOf(ctx, operation, op);
         await this.movements.insertIfAbsent(movement);
         return { index: operation.index, outcome: 'APPLIED', position, movement, flags: op.flags, error: null };

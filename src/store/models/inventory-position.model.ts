@@ -25,11 +25,17 @@ export const inventoryPositionSchema = new Schema(
     safetyStock: { type: Number, required: true },
     lastResetAsOf: { type: Date, default: null },
     recentOps: { type: [appliedOpSchema], default: [] },
+    /**
+     * Stock held per reservation; `reserved` is their sum, changed in the same update as the array, so a hold
+     * is its own proof: releasing one that is not there changes nothing, whatever crashed in between.
+     */
+    holds: { type: [new Schema({ reservationId: { type: String, required: true }, quantity: { type: Number, required: true } }, { _id: false })], default: [] },
     ...versionedFields,
   },
   { ...MODEL_OPTIONS, collection: 'inventory_positions' },
 );
 inventoryPositionSchema.index({ skuCode: 1, _id: 1 });
 inventoryPositionSchema.index({ locationCode: 1, _id: 1 });
+inventoryPositionSchema.index({ 'holds.reservationId': 1 });
 
 export type InventoryPositionDocument = InferSchemaType<typeof inventoryPositionSchema>;

@@ -6,6 +6,7 @@ import { InventoryMovementRepository } from './inventory-movement.repository.js'
 import { InventoryPositionRepository } from './inventory-position.repository.js';
 import { LocationRepository } from './location.repository.js';
 import { ProductRepository } from './product.repository.js';
+import { ReservationRepository } from './reservation.repository.js';
 import { SkuMappingRepository } from './sku-mapping.repository.js';
 import { SkuRepository } from './sku.repository.js';
 
@@ -19,6 +20,7 @@ export interface Repositories {
   readonly idempotency: IdempotencyRepository;
   readonly inventoryPositions: InventoryPositionRepository;
   readonly inventoryMovements: InventoryMovementRepository;
+  readonly reservations: ReservationRepository;
 }
 
 export function createRepositories(connection: Connection): Repositories {
@@ -32,5 +34,6 @@ export function createRepositories(connection: Connection): Repositories {
     idempotency: new IdempotencyRepository(connection),
     inventoryPositions: new InventoryPositionRepository(connection),
     inventoryMovements: new InventoryMovementRepository(connection),
+    reservations: new ReservationRepository(connection),
   };
 }
