@@ -12,6 +12,9 @@ import { inventoryResolvers } from './inventory/inventory.resolver.js';
 import { reservationResolvers } from './inventory/reservation.resolver.js';
 import { scalarResolvers } from './common/scalars.resolver.js';
 import { viewerResolvers } from './common/viewer.resolver.js';
+import { priceEntityResolvers } from './pricing/price-entity.resolver.js';
+import { priceListResolvers } from './pricing/price-list.resolver.js';
+import { priceResolvers } from './pricing/price.resolver.js';
 
 /** Every resolver map; @graphql-tools merges them by type. */
 export const resolvers: Resolvers[] = [
@@ -28,4 +31,7 @@ export const resolvers: Resolvers[] = [
   inventoryResolvers,
   inventoryEntityResolvers,
   reservationResolvers,
+  priceListResolvers,
+  priceResolvers,
+  priceEntityResolvers,
 ];

@@ -9,6 +9,8 @@ import { DEFAULT_IDEMPOTENCY_OPTIONS, IdempotencyService, type IdempotencyOption
 import { InventoryService } from './inventory/inventory.service.js';
 import { PositionWriter } from './inventory/position-writer.js';
 import { ReservationService, type ReservationOptions } from './inventory/reservation.service.js';
+import { PriceListService } from './pricing/price-list.service.js';
+import { PriceService } from './pricing/price.service.js';
 
 /** Every domain service, built once per process over the repositories. */
 export interface Services {
@@ -17,6 +19,8 @@ export interface Services {
   readonly locations: LocationService;
   readonly channels: ChannelService;
   readonly skuMappings: SkuMappingService;
+  readonly priceLists: PriceListService;
+  readonly prices: PriceService;
   readonly apiKeys: ApiKeyService;
   readonly idempotency: IdempotencyService;
   readonly inventory: InventoryService;
@@ -38,6 +42,8 @@ export function createServices(repositories: Repositories, options: ServiceOptio
     locations: new LocationService(repositories.locations, idempotency),
     channels: new ChannelService(repositories.channels, repositories.locations, idempotency),
     skuMappings: new SkuMappingService(repositories.skuMappings, repositories.skus, repositories.channels, idempotency),
+    priceLists: new PriceListService(repositories.priceLists, repositories.channels, idempotency),
+    prices: new PriceService(repositories.prices, repositories.priceHistory, repositories.priceLists, repositories.skus, repositories.channels, idempotency),
     apiKeys: new ApiKeyService(repositories.apiKeys, repositories.channels, options.apiKeys ?? DEFAULT_API_KEY_OPTIONS),
     idempotency,
     inventory: new InventoryService(repositories.inventoryPositions, repositories.inventoryMovements, repositories.skus, repositories.locations, repositories.channels, idempotency),

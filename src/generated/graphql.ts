@@ -6,6 +6,7 @@ import type { Page } from '../domain/common/pagination.js';
 import type { BatchResult, BatchItem } from '../domain/common/batch.js';
 import type { InvalidInputResult, IdempotencyKeyReusedResult, IdempotencyKeyInProgressResult } from '../domain/common/errors.js';
 import type { Caller } from '../domain/access/access.types.js';
+import type { PriceListRecord, PriceRecord, PriceStateValue, PriceChangeRecord, PriceBatchOutcome, PriceItemOutcomeRecord, StalePriceErrorValue, PriceResolutionRecord, PriceCandidateRecord } from '../domain/pricing/pricing.types.js';
 import type { InventoryPositionRecord, InventoryMovementRecord, InventoryBatchOutcome, InventoryItemOutcomeRecord, NegativeStockErrorValue, StaleInventoryErrorValue, SkuAvailabilityRecord } from '../domain/inventory/inventory.types.js';
 import type { ReservationRecord, InsufficientStockErrorValue, ReservationNotActiveErrorValue } from '../domain/inventory/reservation.types.js';
 import type { RequestContext } from '../domain/common/request-context.js';
@@ -27,9 +28,17 @@ export type Scalars = {
   Float: { input: number; output: number; }
   /** An ISO-8601 instant in UTC, e.g. 2026-11-24T07:00:00.000Z. */
   DateTime: { input: Date; output: Date; }
+  /**
+   * An amount of money as an integer number of the currency's minor units (cents for EUR, yen for JPY), sent and
+   * received as a JSON number. Unlike Int it is not limited to 32 bits: every integer up to 2^53 − 1 is exact in
+   * JSON; amounts are further limited to 0..1,000,000,000,000 where they are written.
+   */
+  MinorUnits: { input: number; output: number; }
 };
 
 export type AdjustInventoryResult = IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InvalidInputError | InventoryBatchResult;
+
+export type ArchivePriceListsResult = IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InvalidInputError | PriceListBatchResult;
 
 export type ArchiveSkusResult = IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InvalidInputError | SkuBatchResult;
 
@@ -398,6 +407,8 @@ export type Mutation = {
    * one rejected by its location's negative-stock policy does not stop the others.
    */
   readonly adjustInventory: AdjustInventoryResult;
+  /** Archives up to 500 price lists: they keep their prices and history but no longer apply (reason ARCHIVED). */
+  readonly archivePriceLists: ArchivePriceListsResult;
   /** Archives up to 500 SKUs (they are kept, hidden from default queries, and restorable by an upsert). */
   readonly archiveSkus: ArchiveSkusResult;
   /**
@@ -423,10 +434,26 @@ export type Mutation = {
    * gets StaleInventoryError with the current value), or null to opt out explicitly.
    */
   readonly setInventory: SetInventoryResult;
+  /**
+   * Sets the prices of up to 500 SKUs in one list. Each item is an absolute write of the whole price (amount and
+   * compareAtAmount) and, with compareVersion, a compare-and-set on the price's version.
+   *
+   * The idempotency key is required: each item applies exactly once per key, across retries, concurrent duplicates
+   * and a gateway that died between writes. Bad input (unknown list or SKU, out-of-range amounts, duplicate SKUs,
+   * more than 500 items) rejects the whole batch with InvalidInputError and writes nothing; a stale compareVersion
+   * rejects only its own item (StalePriceError) while the others apply.
+   */
+  readonly setPrices: SetPricesResult;
   /** Deactivates mappings (kept, with their history). Unmapping an unmapped SKU is UNCHANGED. */
   readonly unmapSkus: UnmapSkusResult;
   readonly upsertChannels: UpsertChannelsResult;
   readonly upsertLocations: UpsertLocationsResult;
+  /**
+   * Creates or updates up to 500 price lists. Fields left out keep their stored value; null clears channelCode,
+   * region, effectiveFrom and effectiveUntil. Upserting an archived list restores it. The batch is validated as a
+   * whole; any issue rejects it. A key bound to channels may write only lists scoped to one of its channels.
+   */
+  readonly upsertPriceLists: UpsertPriceListsResult;
   /**
    * Creates or updates up to 500 products. Fields left out keep their stored value (or take their default on
    * create). The batch is validated as a whole; any issue rejects it and nothing is written.
@@ -443,6 +470,12 @@ export type Mutation = {
 export type MutationAdjustInventoryArgs = {
   idempotencyKey: Scalars['String']['input'];
   items: ReadonlyArray<InventoryAdjustmentInput>;
+};
+
+
+export type MutationArchivePriceListsArgs = {
+  codes: ReadonlyArray<Scalars['String']['input']>;
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -484,6 +517,13 @@ export type MutationSetInventoryArgs = {
 };
 
 
+export type MutationSetPricesArgs = {
+  idempotencyKey: Scalars['String']['input'];
+  items: ReadonlyArray<PriceInput>;
+  priceList: Scalars['String']['input'];
+};
+
+
 export type MutationUnmapSkusArgs = {
   channel: Scalars['String']['input'];
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
@@ -500,6 +540,12 @@ export type MutationUpsertChannelsArgs = {
 export type MutationUpsertLocationsArgs = {
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   input: ReadonlyArray<LocationInput>;
+};
+
+
+export type MutationUpsertPriceListsArgs = {
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  input: ReadonlyArray<PriceListInput>;
 };
 
 
@@ -540,6 +586,237 @@ export type PageInfo = {
   readonly hasNextPage: Scalars['Boolean']['output'];
   readonly hasPreviousPage: Scalars['Boolean']['output'];
   readonly startCursor?: Maybe<Scalars['String']['output']>;
+};
+
+/** The price of one SKU in one price list. */
+export type Price = {
+  readonly __typename?: 'Price';
+  readonly amount: Scalars['MinorUnits']['output'];
+  /** The "was" price shown struck through; greater than amount. */
+  readonly compareAtAmount?: Maybe<Scalars['MinorUnits']['output']>;
+  readonly createdAt: Scalars['DateTime']['output'];
+  /** The list's currency. */
+  readonly currency: Scalars['String']['output'];
+  readonly priceList: PriceList;
+  readonly priceListCode: Scalars['String']['output'];
+  readonly sku: Scalars['String']['output'];
+  /** The list's tax mode. */
+  readonly taxMode: TaxMode;
+  readonly updatedAt: Scalars['DateTime']['output'];
+  /** Starts at 1, increases by one on every applied change: what setPrices' compareVersion compares. */
+  readonly version: Scalars['Int']['output'];
+};
+
+export type PriceBatchResult = {
+  readonly __typename?: 'PriceBatchResult';
+  readonly items: ReadonlyArray<PriceItemResult>;
+  readonly replayed: Scalars['Boolean']['output'];
+};
+
+export type PriceCandidate = {
+  readonly __typename?: 'PriceCandidate';
+  /** For OUTRANKED: the first rule by which the winner ranked higher. */
+  readonly outrankedBy?: Maybe<PriceRankRule>;
+  readonly price: Price;
+  readonly priceList: PriceList;
+  readonly reason: PriceCandidateReason;
+};
+
+/** Why a candidate price did or did not win; ineligibility reasons are checked in the order listed. */
+export type PriceCandidateReason =
+  /** The list is archived. */
+  | 'ARCHIVED'
+  /** The list's currency is not the channel's. */
+  | 'CURRENCY_MISMATCH'
+  /** at is at or after the list's effectiveUntil. */
+  | 'EXPIRED'
+  /** at is before the list's effectiveFrom. */
+  | 'NOT_YET_EFFECTIVE'
+  /** The list is scoped to another channel. */
+  | 'OTHER_CHANNEL'
+  /** The list is scoped to another region than the sale's. */
+  | 'OTHER_REGION'
+  /** Eligible, but another list ranked higher (see outrankedBy). */
+  | 'OUTRANKED'
+  /** The winning price. */
+  | 'SELECTED';
+
+/** One applied change to a price: the price history. A write that changes nothing records none. */
+export type PriceChange = {
+  readonly __typename?: 'PriceChange';
+  readonly after: PriceState;
+  /** Name of the API key that made the change. */
+  readonly apiKey: Scalars['String']['output'];
+  readonly at: Scalars['DateTime']['output'];
+  /** Null when the change created the price. */
+  readonly before?: Maybe<PriceState>;
+  /** The operation id: `<api key id>:<idempotency key>:<request digest>:<item index>`. */
+  readonly id: Scalars['ID']['output'];
+  readonly idempotencyKey: Scalars['String']['output'];
+  readonly priceListCode: Scalars['String']['output'];
+  readonly sku: Scalars['String']['output'];
+};
+
+export type PriceChangeConnection = {
+  readonly __typename?: 'PriceChangeConnection';
+  readonly edges: ReadonlyArray<PriceChangeEdge>;
+  readonly nodes: ReadonlyArray<PriceChange>;
+  readonly pageInfo: PageInfo;
+  readonly totalCount: Scalars['Int']['output'];
+};
+
+export type PriceChangeEdge = {
+  readonly __typename?: 'PriceChangeEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: PriceChange;
+};
+
+export type PriceConnection = {
+  readonly __typename?: 'PriceConnection';
+  readonly edges: ReadonlyArray<PriceEdge>;
+  readonly nodes: ReadonlyArray<Price>;
+  readonly pageInfo: PageInfo;
+  readonly totalCount: Scalars['Int']['output'];
+};
+
+export type PriceEdge = {
+  readonly __typename?: 'PriceEdge';
+  readonly cursor: Scalars['String']['output'];
+  readonly node: Price;
+};
+
+export type PriceInput = {
+  /** 0..1,000,000,000,000 minor units. */
+  readonly amount: Scalars['MinorUnits']['input'];
+  /** Greater than amount. Left out or null: the price has none (the write replaces the whole price). */
+  readonly compareAtAmount?: InputMaybe<Scalars['MinorUnits']['input']>;
+  /**
+   * Left out or null: write whatever is stored. 0: only if the SKU has no price in this list yet. n: only if the
+   * stored price is at version n.
+   */
+  readonly compareVersion?: InputMaybe<Scalars['Int']['input']>;
+  readonly sku: Scalars['String']['input'];
+};
+
+export type PriceItemError = StalePriceError;
+
+/** What one setPrices item did. */
+export type PriceItemOutcome =
+  | 'CREATED'
+  /** The item was not applied; see error. The other items of the batch are not affected. */
+  | 'REJECTED'
+  /** The stored price already had this amount and compareAtAmount: nothing was written, the version is unchanged. */
+  | 'UNCHANGED'
+  | 'UPDATED';
+
+export type PriceItemResult = {
+  readonly __typename?: 'PriceItemResult';
+  /** The history entry the item wrote; null when it wrote nothing (UNCHANGED, REJECTED). */
+  readonly change?: Maybe<PriceChange>;
+  /** Why the item was rejected; null otherwise. */
+  readonly error?: Maybe<PriceItemError>;
+  readonly index: Scalars['Int']['output'];
+  readonly outcome: PriceItemOutcome;
+  /** The price after the item; for a rejected item the current price (null when there is none). */
+  readonly price?: Maybe<Price>;
+};
+
+/**
+ * A set of prices in one currency, with a scope (channel and/or region), an optional validity window and a
+ * priority. `priceAt` picks among lists by the rules documented there and in docs/pricing.md.
+ */
+export type PriceList = {
+  readonly __typename?: 'PriceList';
+  readonly archived: Scalars['Boolean']['output'];
+  /** Applies only to this channel; null: any channel. */
+  readonly channelCode?: Maybe<Scalars['String']['output']>;
+  readonly code: Scalars['String']['output'];
+  readonly createdAt: Scalars['DateTime']['output'];
+  /** ISO 4217. Fixed at creation: amounts are minor units of this currency. */
+  readonly currency: Scalars['String']['output'];
+  /** Inclusive start of validity; null: since always. */
+  readonly effectiveFrom?: Maybe<Scalars['DateTime']['output']>;
+  /** Exclusive end of validity; null: forever. */
+  readonly effectiveUntil?: Maybe<Scalars['DateTime']['output']>;
+  readonly name: Scalars['String']['output'];
+  /** −1000..1000; higher wins among lists of equal date-ness and scope. */
+  readonly priority: Scalars['Int']['output'];
+  /** Applies only to sales in this region; null: any region. */
+  readonly region?: Maybe<Scalars['String']['output']>;
+  readonly taxMode: TaxMode;
+  readonly updatedAt: Scalars['DateTime']['output'];
+  readonly version: Scalars['Int']['output'];
+};
+
+export type PriceListBatchResult = {
+  readonly __typename?: 'PriceListBatchResult';
+  readonly items: ReadonlyArray<PriceListUpsertItem>;
+  readonly replayed: Scalars['Boolean']['output'];
+};
+
+export type PriceListInput = {
+  /** An existing channel. Null: the list applies to every channel (of its currency and region). */
+  readonly channelCode?: InputMaybe<Scalars['String']['input']>;
+  readonly code: Scalars['String']['input'];
+  /** ISO 4217 code such as EUR. Required when creating; cannot change afterwards (CONFLICT). */
+  readonly currency?: InputMaybe<Scalars['String']['input']>;
+  /** Inclusive. Must be earlier than effectiveUntil. */
+  readonly effectiveFrom?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Exclusive. */
+  readonly effectiveUntil?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Required when creating. */
+  readonly name?: InputMaybe<Scalars['String']['input']>;
+  /** −1000..1000. Default 0. */
+  readonly priority?: InputMaybe<Scalars['Int']['input']>;
+  /** Null: the list applies in every region. */
+  readonly region?: InputMaybe<Scalars['String']['input']>;
+  /** Default GROSS. */
+  readonly taxMode?: InputMaybe<TaxMode>;
+};
+
+export type PriceListUpsertItem = {
+  readonly __typename?: 'PriceListUpsertItem';
+  readonly index: Scalars['Int']['output'];
+  readonly outcome: ItemOutcome;
+  readonly priceList: PriceList;
+};
+
+/** The ranking rules among eligible lists, in the order they are applied. */
+export type PriceRankRule =
+  /** List code ascending: the deterministic tie-break. */
+  | 'CODE'
+  /** A list with effectiveFrom or effectiveUntil beats one with neither. */
+  | 'DATED'
+  /** Higher priority first. */
+  | 'PRIORITY'
+  /** channel + region > channel > region > global. */
+  | 'SCOPE';
+
+/** Which price a channel sells a SKU at, and why. */
+export type PriceResolution = {
+  readonly __typename?: 'PriceResolution';
+  readonly at: Scalars['DateTime']['output'];
+  /**
+   * Every list with a price for the SKU: the winner first, then the outranked lists in rank order, then the
+   * ineligible ones by list code. Lists scoped to channels the caller's key is not bound to are left out.
+   */
+  readonly candidates: ReadonlyArray<PriceCandidate>;
+  readonly channelCode: Scalars['String']['output'];
+  /** The channel's currency. */
+  readonly currency: Scalars['String']['output'];
+  /** The winning price, or null when no list applies. */
+  readonly price?: Maybe<Price>;
+  /** The sale's region: the argument, or the channel's region. */
+  readonly region: Scalars['String']['output'];
+  readonly sku: Scalars['String']['output'];
+};
+
+/** A price at one version. */
+export type PriceState = {
+  readonly __typename?: 'PriceState';
+  readonly amount: Scalars['MinorUnits']['output'];
+  readonly compareAtAmount?: Maybe<Scalars['MinorUnits']['output']>;
+  readonly version: Scalars['Int']['output'];
 };
 
 /**
@@ -623,6 +900,29 @@ export type Query = {
   readonly location?: Maybe<Location>;
   /** All locations ordered by code (a retailer has hundreds, not millions). */
   readonly locations: ReadonlyArray<Location>;
+  /** Null when there is no such price or its list is hidden from the caller (scoped to another channel). */
+  readonly price?: Maybe<Price>;
+  /**
+   * The price `channel` sells `sku` at, at time `at` (default: now), with every candidate and why it won or lost.
+   * `region` is the sale's region (default: the channel's). A key bound to other channels gets FORBIDDEN.
+   *
+   * Selection rules (docs/pricing.md):
+   * 1. A list is eligible when it is not archived, is in the channel's currency, is unscoped or scoped to this
+   *    channel, is unscoped or scoped to the sale's region, and is effective (effectiveFrom ≤ at < effectiveUntil,
+   *    either end open when null).
+   * 2. Among eligible lists: a dated list (effectiveFrom or effectiveUntil set) beats an undated one; then scope
+   *    specificity (channel + region > channel > region > global); then higher priority; then the list code
+   *    ascending.
+   */
+  readonly priceAt: PriceResolution;
+  /** Every applied change of one price, newest first (by version). Empty for an unknown or hidden list. */
+  readonly priceHistory: PriceChangeConnection;
+  /** Null when the list does not exist or is scoped to a channel the caller's key is not bound to. */
+  readonly priceList?: Maybe<PriceList>;
+  /** The lists the caller may see, ordered by code. */
+  readonly priceLists: ReadonlyArray<PriceList>;
+  /** A list's prices ordered by SKU code; empty for an unknown or hidden list. `first` is at most 500. */
+  readonly prices: PriceConnection;
   readonly product?: Maybe<Product>;
   readonly products: ProductConnection;
   /** Null when unknown or in a channel the key may not see. */
@@ -683,6 +983,45 @@ export type QueryLocationArgs = {
 
 export type QueryLocationsArgs = {
   includeArchived?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+
+export type QueryPriceArgs = {
+  priceList: Scalars['String']['input'];
+  sku: Scalars['String']['input'];
+};
+
+
+export type QueryPriceAtArgs = {
+  at?: InputMaybe<Scalars['DateTime']['input']>;
+  channel: Scalars['String']['input'];
+  region?: InputMaybe<Scalars['String']['input']>;
+  sku: Scalars['String']['input'];
+};
+
+
+export type QueryPriceHistoryArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  priceList: Scalars['String']['input'];
+  sku: Scalars['String']['input'];
+};
+
+
+export type QueryPriceListArgs = {
+  code: Scalars['String']['input'];
+};
+
+
+export type QueryPriceListsArgs = {
+  includeArchived?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+
+export type QueryPricesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  priceList: Scalars['String']['input'];
 };
 
 
@@ -792,6 +1131,8 @@ export type Scope =
   | 'SYNC_ADMIN';
 
 export type SetInventoryResult = IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InvalidInputError | InventoryBatchResult;
+
+export type SetPricesResult = IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InvalidInputError | PriceBatchResult;
 
 /** A sellable variant of a product: what carries stock, prices and channel mappings. */
 export type Sku = {
@@ -953,11 +1294,35 @@ export type StaleInventoryError = {
   readonly skuCode: Scalars['String']['output'];
 };
 
+/**
+ * compareVersion did not match the stored price: someone else changed it first (or, with 0, it already exists).
+ * Nothing was written for this item. Read the price again and decide.
+ */
+export type StalePriceError = {
+  readonly __typename?: 'StalePriceError';
+  readonly currentAmount?: Maybe<Scalars['MinorUnits']['output']>;
+  readonly currentCompareAtAmount?: Maybe<Scalars['MinorUnits']['output']>;
+  /** 0 when there is no price yet. */
+  readonly currentVersion: Scalars['Int']['output'];
+  readonly expectedVersion: Scalars['Int']['output'];
+  readonly message: Scalars['String']['output'];
+  readonly sku: Scalars['String']['output'];
+};
+
+/** Whether a list's amounts include tax. */
+export type TaxMode =
+  /** Amounts include tax (B2C shelf prices). */
+  | 'GROSS'
+  /** Amounts exclude tax (B2B; US sales tax added at checkout). */
+  | 'NET';
+
 export type UnmapSkusResult = IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InvalidInputError | SkuMappingBatchResult;
 
 export type UpsertChannelsResult = ChannelBatchResult | IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InvalidInputError;
 
 export type UpsertLocationsResult = IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InvalidInputError | LocationBatchResult;
+
+export type UpsertPriceListsResult = IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InvalidInputError | PriceListBatchResult;
 
 export type UpsertProductsResult = IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InvalidInputError | ProductBatchResult;
 
@@ -1049,6 +1414,12 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
     | ( InvalidInputResult )
     | ( InventoryBatchOutcome )
   ;
+  ArchivePriceListsResult:
+    | ( IdempotencyKeyInProgressResult )
+    | ( IdempotencyKeyReusedResult )
+    | ( InvalidInputResult )
+    | ( BatchResult<PriceListRecord> )
+  ;
   ArchiveSkusResult:
     | ( IdempotencyKeyInProgressResult )
     | ( IdempotencyKeyReusedResult )
@@ -1065,6 +1436,7 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
     | ( InvalidInputResult )
     | ( BatchResult<SkuMappingRecord> )
   ;
+  PriceItemError: ( StalePriceErrorValue );
   ReservationTransitionResult:
     | ( ReservationRecord )
     | ( ReservationNotActiveErrorValue )
@@ -1081,6 +1453,12 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
     | ( IdempotencyKeyReusedResult )
     | ( InvalidInputResult )
     | ( InventoryBatchOutcome )
+  ;
+  SetPricesResult:
+    | ( IdempotencyKeyInProgressResult )
+    | ( IdempotencyKeyReusedResult )
+    | ( InvalidInputResult )
+    | ( PriceBatchOutcome )
   ;
   UnmapSkusResult:
     | ( IdempotencyKeyInProgressResult )
@@ -1099,6 +1477,12 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
     | ( IdempotencyKeyReusedResult )
     | ( InvalidInputResult )
     | ( BatchResult<LocationRecord> )
+  ;
+  UpsertPriceListsResult:
+    | ( IdempotencyKeyInProgressResult )
+    | ( IdempotencyKeyReusedResult )
+    | ( InvalidInputResult )
+    | ( BatchResult<PriceListRecord> )
   ;
   UpsertProductsResult:
     | ( IdempotencyKeyInProgressResult )
@@ -1128,6 +1512,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   AdjustInventoryResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['AdjustInventoryResult']>;
+  ArchivePriceListsResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ArchivePriceListsResult']>;
   ArchiveSkusResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ArchiveSkusResult']>;
   Attribute: ResolverTypeWrapper<Attribute>;
   AttributeInput: AttributeInput;
@@ -1173,10 +1558,31 @@ export type ResolversTypes = {
   LocationKind: LocationKind;
   LocationUpsertItem: ResolverTypeWrapper<BatchItem<LocationRecord>>;
   MapSkusResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['MapSkusResult']>;
+  MinorUnits: ResolverTypeWrapper<Scalars['MinorUnits']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   NegativeStockError: ResolverTypeWrapper<NegativeStockErrorValue>;
   NegativeStockPolicy: NegativeStockPolicy;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  Price: ResolverTypeWrapper<PriceRecord>;
+  PriceBatchResult: ResolverTypeWrapper<PriceBatchOutcome>;
+  PriceCandidate: ResolverTypeWrapper<PriceCandidateRecord>;
+  PriceCandidateReason: PriceCandidateReason;
+  PriceChange: ResolverTypeWrapper<PriceChangeRecord>;
+  PriceChangeConnection: ResolverTypeWrapper<Page<PriceChangeRecord>>;
+  PriceChangeEdge: ResolverTypeWrapper<Omit<PriceChangeEdge, 'node'> & { node: ResolversTypes['PriceChange'] }>;
+  PriceConnection: ResolverTypeWrapper<Page<PriceRecord>>;
+  PriceEdge: ResolverTypeWrapper<Omit<PriceEdge, 'node'> & { node: ResolversTypes['Price'] }>;
+  PriceInput: PriceInput;
+  PriceItemError: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['PriceItemError']>;
+  PriceItemOutcome: PriceItemOutcome;
+  PriceItemResult: ResolverTypeWrapper<PriceItemOutcomeRecord>;
+  PriceList: ResolverTypeWrapper<PriceListRecord>;
+  PriceListBatchResult: ResolverTypeWrapper<BatchResult<PriceListRecord>>;
+  PriceListInput: PriceListInput;
+  PriceListUpsertItem: ResolverTypeWrapper<BatchItem<PriceListRecord>>;
+  PriceRankRule: PriceRankRule;
+  PriceResolution: ResolverTypeWrapper<PriceResolutionRecord>;
+  PriceState: ResolverTypeWrapper<PriceStateValue>;
   Product: ResolverTypeWrapper<ProductRecord>;
   ProductBatchResult: ResolverTypeWrapper<BatchResult<ProductRecord>>;
   ProductConnection: ResolverTypeWrapper<Page<ProductRecord>>;
@@ -1195,6 +1601,7 @@ export type ResolversTypes = {
   ReserveInventoryResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ReserveInventoryResult']>;
   Scope: Scope;
   SetInventoryResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['SetInventoryResult']>;
+  SetPricesResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['SetPricesResult']>;
   Sku: ResolverTypeWrapper<SkuRecord>;
   SkuAvailability: ResolverTypeWrapper<SkuAvailabilityRecord>;
   SkuBatchResult: ResolverTypeWrapper<BatchResult<SkuRecord>>;
@@ -1212,10 +1619,13 @@ export type ResolversTypes = {
   SkuMappingItem: ResolverTypeWrapper<BatchItem<SkuMappingRecord>>;
   SkuUpsertItem: ResolverTypeWrapper<BatchItem<SkuRecord>>;
   StaleInventoryError: ResolverTypeWrapper<StaleInventoryErrorValue>;
+  StalePriceError: ResolverTypeWrapper<StalePriceErrorValue>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  TaxMode: TaxMode;
   UnmapSkusResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['UnmapSkusResult']>;
   UpsertChannelsResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['UpsertChannelsResult']>;
   UpsertLocationsResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['UpsertLocationsResult']>;
+  UpsertPriceListsResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['UpsertPriceListsResult']>;
   UpsertProductsResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['UpsertProductsResult']>;
   UpsertSkusResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['UpsertSkusResult']>;
   Viewer: ResolverTypeWrapper<Caller>;
@@ -1224,6 +1634,7 @@ export type ResolversTypes = {
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
   AdjustInventoryResult: ResolversUnionTypes<ResolversParentTypes>['AdjustInventoryResult'];
+  ArchivePriceListsResult: ResolversUnionTypes<ResolversParentTypes>['ArchivePriceListsResult'];
   ArchiveSkusResult: ResolversUnionTypes<ResolversParentTypes>['ArchiveSkusResult'];
   Attribute: Attribute;
   AttributeInput: AttributeInput;
@@ -1260,9 +1671,27 @@ export type ResolversParentTypes = {
   LocationInput: LocationInput;
   LocationUpsertItem: BatchItem<LocationRecord>;
   MapSkusResult: ResolversUnionTypes<ResolversParentTypes>['MapSkusResult'];
+  MinorUnits: Scalars['MinorUnits']['output'];
   Mutation: Record<PropertyKey, never>;
   NegativeStockError: NegativeStockErrorValue;
   PageInfo: PageInfo;
+  Price: PriceRecord;
+  PriceBatchResult: PriceBatchOutcome;
+  PriceCandidate: PriceCandidateRecord;
+  PriceChange: PriceChangeRecord;
+  PriceChangeConnection: Page<PriceChangeRecord>;
+  PriceChangeEdge: Omit<PriceChangeEdge, 'node'> & { node: ResolversParentTypes['PriceChange'] };
+  PriceConnection: Page<PriceRecord>;
+  PriceEdge: Omit<PriceEdge, 'node'> & { node: ResolversParentTypes['Price'] };
+  PriceInput: PriceInput;
+  PriceItemError: ResolversUnionTypes<ResolversParentTypes>['PriceItemError'];
+  PriceItemResult: PriceItemOutcomeRecord;
+  PriceList: PriceListRecord;
+  PriceListBatchResult: BatchResult<PriceListRecord>;
+  PriceListInput: PriceListInput;
+  PriceListUpsertItem: BatchItem<PriceListRecord>;
+  PriceResolution: PriceResolutionRecord;
+  PriceState: PriceStateValue;
   Product: ProductRecord;
   ProductBatchResult: BatchResult<ProductRecord>;
   ProductConnection: Page<ProductRecord>;
@@ -1279,6 +1708,7 @@ export type ResolversParentTypes = {
   ReservationTransitionResult: ResolversUnionTypes<ResolversParentTypes>['ReservationTransitionResult'];
   ReserveInventoryResult: ResolversUnionTypes<ResolversParentTypes>['ReserveInventoryResult'];
   SetInventoryResult: ResolversUnionTypes<ResolversParentTypes>['SetInventoryResult'];
+  SetPricesResult: ResolversUnionTypes<ResolversParentTypes>['SetPricesResult'];
   Sku: SkuRecord;
   SkuAvailability: SkuAvailabilityRecord;
   SkuBatchResult: BatchResult<SkuRecord>;
@@ -1296,10 +1726,12 @@ export type ResolversParentTypes = {
   SkuMappingItem: BatchItem<SkuMappingRecord>;
   SkuUpsertItem: BatchItem<SkuRecord>;
   StaleInventoryError: StaleInventoryErrorValue;
+  StalePriceError: StalePriceErrorValue;
   String: Scalars['String']['output'];
   UnmapSkusResult: ResolversUnionTypes<ResolversParentTypes>['UnmapSkusResult'];
   UpsertChannelsResult: ResolversUnionTypes<ResolversParentTypes>['UpsertChannelsResult'];
   UpsertLocationsResult: ResolversUnionTypes<ResolversParentTypes>['UpsertLocationsResult'];
+  UpsertPriceListsResult: ResolversUnionTypes<ResolversParentTypes>['UpsertPriceListsResult'];
   UpsertProductsResult: ResolversUnionTypes<ResolversParentTypes>['UpsertProductsResult'];
   UpsertSkusResult: ResolversUnionTypes<ResolversParentTypes>['UpsertSkusResult'];
   Viewer: Caller;
@@ -1313,6 +1745,10 @@ export type AuthDirectiveResolver<Result, Parent, ContextType = RequestContext, 
 
 export type AdjustInventoryResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['AdjustInventoryResult'] = ResolversParentTypes['AdjustInventoryResult']> = {
   __resolveType: TypeResolveFn<'IdempotencyKeyInProgressError' | 'IdempotencyKeyReusedError' | 'InvalidInputError' | 'InventoryBatchResult', ParentType, ContextType>;
+};
+
+export type ArchivePriceListsResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ArchivePriceListsResult'] = ResolversParentTypes['ArchivePriceListsResult']> = {
+  __resolveType: TypeResolveFn<'IdempotencyKeyInProgressError' | 'IdempotencyKeyReusedError' | 'InvalidInputError' | 'PriceListBatchResult', ParentType, ContextType>;
 };
 
 export type ArchiveSkusResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ArchiveSkusResult'] = ResolversParentTypes['ArchiveSkusResult']> = {
@@ -1510,17 +1946,24 @@ export type MapSkusResultResolvers<ContextType = RequestContext, ParentType exte
   __resolveType: TypeResolveFn<'IdempotencyKeyInProgressError' | 'IdempotencyKeyReusedError' | 'InvalidInputError' | 'SkuMappingBatchResult', ParentType, ContextType>;
 };
 
+export interface MinorUnitsScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['MinorUnits'], any> {
+  name: 'MinorUnits';
+}
+
 export type MutationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   adjustInventory?: Resolver<ResolversTypes['AdjustInventoryResult'], ParentType, ContextType, RequireFields<MutationAdjustInventoryArgs, 'idempotencyKey' | 'items'>>;
+  archivePriceLists?: Resolver<ResolversTypes['ArchivePriceListsResult'], ParentType, ContextType, RequireFields<MutationArchivePriceListsArgs, 'codes'>>;
   archiveSkus?: Resolver<ResolversTypes['ArchiveSkusResult'], ParentType, ContextType, RequireFields<MutationArchiveSkusArgs, 'codes'>>;
   commitReservation?: Resolver<ResolversTypes['ReservationTransitionResult'], ParentType, ContextType, RequireFields<MutationCommitReservationArgs, 'id'>>;
   mapSkus?: Resolver<ResolversTypes['MapSkusResult'], ParentType, ContextType, RequireFields<MutationMapSkusArgs, 'channel' | 'input'>>;
   releaseReservation?: Resolver<ResolversTypes['ReservationTransitionResult'], ParentType, ContextType, RequireFields<MutationReleaseReservationArgs, 'id'>>;
   reserveInventory?: Resolver<ResolversTypes['ReserveInventoryResult'], ParentType, ContextType, RequireFields<MutationReserveInventoryArgs, 'channel' | 'idempotencyKey' | 'items' | 'ttlSeconds'>>;
   setInventory?: Resolver<ResolversTypes['SetInventoryResult'], ParentType, ContextType, RequireFields<MutationSetInventoryArgs, 'items'>>;
+  setPrices?: Resolver<ResolversTypes['SetPricesResult'], ParentType, ContextType, RequireFields<MutationSetPricesArgs, 'idempotencyKey' | 'items' | 'priceList'>>;
   unmapSkus?: Resolver<ResolversTypes['UnmapSkusResult'], ParentType, ContextType, RequireFields<MutationUnmapSkusArgs, 'channel' | 'skuCodes'>>;
   upsertChannels?: Resolver<ResolversTypes['UpsertChannelsResult'], ParentType, ContextType, RequireFields<MutationUpsertChannelsArgs, 'input'>>;
   upsertLocations?: Resolver<ResolversTypes['UpsertLocationsResult'], ParentType, ContextType, RequireFields<MutationUpsertLocationsArgs, 'input'>>;
+  upsertPriceLists?: Resolver<ResolversTypes['UpsertPriceListsResult'], ParentType, ContextType, RequireFields<MutationUpsertPriceListsArgs, 'input'>>;
   upsertProducts?: Resolver<ResolversTypes['UpsertProductsResult'], ParentType, ContextType, RequireFields<MutationUpsertProductsArgs, 'input'>>;
   upsertSkus?: Resolver<ResolversTypes['UpsertSkusResult'], ParentType, ContextType, RequireFields<MutationUpsertSkusArgs, 'input'>>;
 };
@@ -1539,6 +1982,123 @@ export type PageInfoResolvers<ContextType = RequestContext, ParentType extends R
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   hasPreviousPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type PriceResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Price'] = ResolversParentTypes['Price']> = {
+  amount?: Resolver<ResolversTypes['MinorUnits'], ParentType, ContextType>;
+  compareAtAmount?: Resolver<Maybe<ResolversTypes['MinorUnits']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  priceList?: Resolver<ResolversTypes['PriceList'], ParentType, ContextType>;
+  priceListCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  taxMode?: Resolver<ResolversTypes['TaxMode'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type PriceBatchResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PriceBatchResult'] = ResolversParentTypes['PriceBatchResult']> = {
+  items?: Resolver<ReadonlyArray<ResolversTypes['PriceItemResult']>, ParentType, ContextType>;
+  replayed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type PriceCandidateResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PriceCandidate'] = ResolversParentTypes['PriceCandidate']> = {
+  outrankedBy?: Resolver<Maybe<ResolversTypes['PriceRankRule']>, ParentType, ContextType>;
+  price?: Resolver<ResolversTypes['Price'], ParentType, ContextType>;
+  priceList?: Resolver<ResolversTypes['PriceList'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['PriceCandidateReason'], ParentType, ContextType>;
+};
+
+export type PriceChangeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PriceChange'] = ResolversParentTypes['PriceChange']> = {
+  after?: Resolver<ResolversTypes['PriceState'], ParentType, ContextType>;
+  apiKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  before?: Resolver<Maybe<ResolversTypes['PriceState']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  priceListCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PriceChangeConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PriceChangeConnection'] = ResolversParentTypes['PriceChangeConnection']> = {
+  edges?: Resolver<ReadonlyArray<ResolversTypes['PriceChangeEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<ReadonlyArray<ResolversTypes['PriceChange']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type PriceChangeEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PriceChangeEdge'] = ResolversParentTypes['PriceChangeEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['PriceChange'], ParentType, ContextType>;
+};
+
+export type PriceConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PriceConnection'] = ResolversParentTypes['PriceConnection']> = {
+  edges?: Resolver<ReadonlyArray<ResolversTypes['PriceEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<ReadonlyArray<ResolversTypes['Price']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type PriceEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PriceEdge'] = ResolversParentTypes['PriceEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Price'], ParentType, ContextType>;
+};
+
+export type PriceItemErrorResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PriceItemError'] = ResolversParentTypes['PriceItemError']> = {
+  __resolveType: TypeResolveFn<'StalePriceError', ParentType, ContextType>;
+};
+
+export type PriceItemResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PriceItemResult'] = ResolversParentTypes['PriceItemResult']> = {
+  change?: Resolver<Maybe<ResolversTypes['PriceChange']>, ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['PriceItemError']>, ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['PriceItemOutcome'], ParentType, ContextType>;
+  price?: Resolver<Maybe<ResolversTypes['Price']>, ParentType, ContextType>;
+};
+
+export type PriceListResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PriceList'] = ResolversParentTypes['PriceList']> = {
+  archived?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  channelCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  effectiveFrom?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  effectiveUntil?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  priority?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  region?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  taxMode?: Resolver<ResolversTypes['TaxMode'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type PriceListBatchResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PriceListBatchResult'] = ResolversParentTypes['PriceListBatchResult']> = {
+  items?: Resolver<ReadonlyArray<ResolversTypes['PriceListUpsertItem']>, ParentType, ContextType>;
+  replayed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type PriceListUpsertItemResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PriceListUpsertItem'] = ResolversParentTypes['PriceListUpsertItem']> = {
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['ItemOutcome'], ParentType, ContextType>;
+  priceList?: Resolver<ResolversTypes['PriceList'], ParentType, ContextType>;
+};
+
+export type PriceResolutionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PriceResolution'] = ResolversParentTypes['PriceResolution']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  candidates?: Resolver<ReadonlyArray<ResolversTypes['PriceCandidate']>, ParentType, ContextType>;
+  channelCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  price?: Resolver<Maybe<ResolversTypes['Price']>, ParentType, ContextType>;
+  region?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PriceStateResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PriceState'] = ResolversParentTypes['PriceState']> = {
+  amount?: Resolver<ResolversTypes['MinorUnits'], ParentType, ContextType>;
+  compareAtAmount?: Resolver<Maybe<ResolversTypes['MinorUnits']>, ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type ProductResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Product'] = ResolversParentTypes['Product']> = {
@@ -1587,6 +2147,12 @@ export type QueryResolvers<ContextType = RequestContext, ParentType extends Reso
   inventoryPositions?: Resolver<ResolversTypes['InventoryPositionConnection'], ParentType, ContextType, RequireFields<QueryInventoryPositionsArgs, 'first'>>;
   location?: Resolver<Maybe<ResolversTypes['Location']>, ParentType, ContextType, RequireFields<QueryLocationArgs, 'code'>>;
   locations?: Resolver<ReadonlyArray<ResolversTypes['Location']>, ParentType, ContextType, RequireFields<QueryLocationsArgs, 'includeArchived'>>;
+  price?: Resolver<Maybe<ResolversTypes['Price']>, ParentType, ContextType, RequireFields<QueryPriceArgs, 'priceList' | 'sku'>>;
+  priceAt?: Resolver<ResolversTypes['PriceResolution'], ParentType, ContextType, RequireFields<QueryPriceAtArgs, 'channel' | 'sku'>>;
+  priceHistory?: Resolver<ResolversTypes['PriceChangeConnection'], ParentType, ContextType, RequireFields<QueryPriceHistoryArgs, 'first' | 'priceList' | 'sku'>>;
+  priceList?: Resolver<Maybe<ResolversTypes['PriceList']>, ParentType, ContextType, RequireFields<QueryPriceListArgs, 'code'>>;
+  priceLists?: Resolver<ReadonlyArray<ResolversTypes['PriceList']>, ParentType, ContextType, RequireFields<QueryPriceListsArgs, 'includeArchived'>>;
+  prices?: Resolver<ResolversTypes['PriceConnection'], ParentType, ContextType, RequireFields<QueryPricesArgs, 'first' | 'priceList'>>;
   product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryProductArgs, 'code'>>;
   products?: Resolver<ResolversTypes['ProductConnection'], ParentType, ContextType, RequireFields<QueryProductsArgs, 'first'>>;
   reservation?: Resolver<Maybe<ResolversTypes['Reservation']>, ParentType, ContextType, RequireFields<QueryReservationArgs, 'id'>>;
@@ -1637,6 +2203,10 @@ export type ReserveInventoryResultResolvers<ContextType = RequestContext, Parent
 
 export type SetInventoryResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SetInventoryResult'] = ResolversParentTypes['SetInventoryResult']> = {
   __resolveType: TypeResolveFn<'IdempotencyKeyInProgressError' | 'IdempotencyKeyReusedError' | 'InvalidInputError' | 'InventoryBatchResult', ParentType, ContextType>;
+};
+
+export type SetPricesResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SetPricesResult'] = ResolversParentTypes['SetPricesResult']> = {
+  __resolveType: TypeResolveFn<'IdempotencyKeyInProgressError' | 'IdempotencyKeyReusedError' | 'InvalidInputError' | 'PriceBatchResult', ParentType, ContextType>;
 };
 
 export type SkuResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Sku'] = ResolversParentTypes['Sku']> = {
@@ -1741,6 +2311,16 @@ export type StaleInventoryErrorResolvers<ContextType = RequestContext, ParentTyp
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type StalePriceErrorResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['StalePriceError'] = ResolversParentTypes['StalePriceError']> = {
+  currentAmount?: Resolver<Maybe<ResolversTypes['MinorUnits']>, ParentType, ContextType>;
+  currentCompareAtAmount?: Resolver<Maybe<ResolversTypes['MinorUnits']>, ParentType, ContextType>;
+  currentVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  expectedVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type UnmapSkusResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['UnmapSkusResult'] = ResolversParentTypes['UnmapSkusResult']> = {
   __resolveType: TypeResolveFn<'IdempotencyKeyInProgressError' | 'IdempotencyKeyReusedError' | 'InvalidInputError' | 'SkuMappingBatchResult', ParentType, ContextType>;
 };
@@ -1751,6 +2331,10 @@ export type UpsertChannelsResultResolvers<ContextType = RequestContext, ParentTy
 
 export type UpsertLocationsResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['UpsertLocationsResult'] = ResolversParentTypes['UpsertLocationsResult']> = {
   __resolveType: TypeResolveFn<'IdempotencyKeyInProgressError' | 'IdempotencyKeyReusedError' | 'InvalidInputError' | 'LocationBatchResult', ParentType, ContextType>;
+};
+
+export type UpsertPriceListsResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['UpsertPriceListsResult'] = ResolversParentTypes['UpsertPriceListsResult']> = {
+  __resolveType: TypeResolveFn<'IdempotencyKeyInProgressError' | 'IdempotencyKeyReusedError' | 'InvalidInputError' | 'PriceListBatchResult', ParentType, ContextType>;
 };
 
 export type UpsertProductsResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['UpsertProductsResult'] = ResolversParentTypes['UpsertProductsResult']> = {
@@ -1770,6 +2354,7 @@ export type ViewerResolvers<ContextType = RequestContext, ParentType extends Res
 
 export type Resolvers<ContextType = RequestContext> = {
   AdjustInventoryResult?: AdjustInventoryResultResolvers<ContextType>;
+  ArchivePriceListsResult?: ArchivePriceListsResultResolvers<ContextType>;
   ArchiveSkusResult?: ArchiveSkusResultResolvers<ContextType>;
   Attribute?: AttributeResolvers<ContextType>;
   AvailabilityExplanation?: AvailabilityExplanationResolvers<ContextType>;
@@ -1797,9 +2382,25 @@ export type Resolvers<ContextType = RequestContext> = {
   LocationBatchResult?: LocationBatchResultResolvers<ContextType>;
   LocationUpsertItem?: LocationUpsertItemResolvers<ContextType>;
   MapSkusResult?: MapSkusResultResolvers<ContextType>;
+  MinorUnits?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   NegativeStockError?: NegativeStockErrorResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  Price?: PriceResolvers<ContextType>;
+  PriceBatchResult?: PriceBatchResultResolvers<ContextType>;
+  PriceCandidate?: PriceCandidateResolvers<ContextType>;
+  PriceChange?: PriceChangeResolvers<ContextType>;
+  PriceChangeConnection?: PriceChangeConnectionResolvers<ContextType>;
+  PriceChangeEdge?: PriceChangeEdgeResolvers<ContextType>;
+  PriceConnection?: PriceConnectionResolvers<ContextType>;
+  PriceEdge?: PriceEdgeResolvers<ContextType>;
+  PriceItemError?: PriceItemErrorResolvers<ContextType>;
+  PriceItemResult?: PriceItemResultResolvers<ContextType>;
+  PriceList?: PriceListResolvers<ContextType>;
+  PriceListBatchResult?: PriceListBatchResultResolvers<ContextType>;
+  PriceListUpsertItem?: PriceListUpsertItemResolvers<ContextType>;
+  PriceResolution?: PriceResolutionResolvers<ContextType>;
+  PriceState?: PriceStateResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
   ProductBatchResult?: ProductBatchResultResolvers<ContextType>;
   ProductConnection?: ProductConnectionResolvers<ContextType>;
@@ -1813,6 +2414,7 @@ export type Resolvers<ContextType = RequestContext> = {
   ReservationTransitionResult?: ReservationTransitionResultResolvers<ContextType>;
   ReserveInventoryResult?: ReserveInventoryResultResolvers<ContextType>;
   SetInventoryResult?: SetInventoryResultResolvers<ContextType>;
+  SetPricesResult?: SetPricesResultResolvers<ContextType>;
   Sku?: SkuResolvers<ContextType>;
   SkuAvailability?: SkuAvailabilityResolvers<ContextType>;
   SkuBatchResult?: SkuBatchResultResolvers<ContextType>;
@@ -1826,9 +2428,11 @@ export type Resolvers<ContextType = RequestContext> = {
   SkuMappingItem?: SkuMappingItemResolvers<ContextType>;
   SkuUpsertItem?: SkuUpsertItemResolvers<ContextType>;
   StaleInventoryError?: StaleInventoryErrorResolvers<ContextType>;
+  StalePriceError?: StalePriceErrorResolvers<ContextType>;
   UnmapSkusResult?: UnmapSkusResultResolvers<ContextType>;
   UpsertChannelsResult?: UpsertChannelsResultResolvers<ContextType>;
   UpsertLocationsResult?: UpsertLocationsResultResolvers<ContextType>;
+  UpsertPriceListsResult?: UpsertPriceListsResultResolvers<ContextType>;
   UpsertProductsResult?: UpsertProductsResultResolvers<ContextType>;
   UpsertSkusResult?: UpsertSkusResultResolvers<ContextType>;
   Viewer?: ViewerResolvers<ContextType>;

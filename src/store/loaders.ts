@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { ProductRecord, SkuRecord } from '../domain/catalog/catalog.types.js';
 import type { LocationRecord, SkuMappingRecord } from '../domain/channel/channel.types.js';
+import type { PriceListRecord } from '../domain/pricing/pricing.types.js';
 import type { Repositories } from './repositories/index.js';
 
 /**
@@ -13,6 +14,7 @@ export interface Loaders {
   readonly skusByProductCode: DataLoader<string, readonly SkuRecord[]>;
   readonly locationByCode: DataLoader<string, LocationRecord | null>;
   readonly activeMappingsBySkuCode: DataLoader<string, readonly SkuMappingRecord[]>;
+  readonly priceListByCode: DataLoader<string, PriceListRecord | null>;
 }
 
 export function createLoaders(repositories: Repositories): Loaders {
@@ -22,6 +24,7 @@ export function createLoaders(repositories: Repositories): Loaders {
     skusByProductCode: new DataLoader((codes) => groupByKey(codes, repositories.skus.findByProductCodes(codes), (s) => s.productCode)),
     locationByCode: new DataLoader((codes) => byKey(codes, repositories.locations.findByKeys(codes), (l) => l.code)),
     activeMappingsBySkuCode: new DataLoader((codes) => groupByKey(codes, repositories.skuMappings.findActiveBySkuCodes(codes), (m) => m.skuCode)),
+    priceListByCode: new DataLoader((codes) => byKey(codes, repositories.priceLists.findByKeys(codes), (l) => l.code)),
   };
 }
 

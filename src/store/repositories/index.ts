@@ -5,6 +5,9 @@ import { IdempotencyRepository } from './idempotency.repository.js';
 import { InventoryMovementRepository } from './inventory-movement.repository.js';
 import { InventoryPositionRepository } from './inventory-position.repository.js';
 import { LocationRepository } from './location.repository.js';
+import { PriceHistoryRepository } from './price-history.repository.js';
+import { PriceListRepository } from './price-list.repository.js';
+import { PriceRepository } from './price.repository.js';
 import { ProductRepository } from './product.repository.js';
 import { ReservationRepository } from './reservation.repository.js';
 import { SkuMappingRepository } from './sku-mapping.repository.js';
@@ -18,6 +21,9 @@ export interface Repositories {
   readonly skuMappings: SkuMappingRepository;
   readonly apiKeys: ApiKeyRepository;
   readonly idempotency: IdempotencyRepository;
+  readonly priceLists: PriceListRepository;
+  readonly prices: PriceRepository;
+  readonly priceHistory: PriceHistoryRepository;
   readonly inventoryPositions: InventoryPositionRepository;
   readonly inventoryMovements: InventoryMovementRepository;
   readonly reservations: ReservationRepository;
@@ -32,6 +38,9 @@ export function createRepositories(connection: Connection): Repositories {
     skuMappings: new SkuMappingRepository(connection),
     apiKeys: new ApiKeyRepository(connection),
     idempotency: new IdempotencyRepository(connection),
+    priceLists: new PriceListRepository(connection),
+    prices: new PriceRepository(connection),
+    priceHistory: new PriceHistoryRepository(connection),
     inventoryPositions: new InventoryPositionRepository(connection),
     inventoryMovements: new InventoryMovementRepository(connection),
     reservations: new ReservationRepository(connection),

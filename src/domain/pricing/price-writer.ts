@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import pMap from 'p-map';
+import type { PriceHistoryRepository } from '../../store/repositories/price-history.repository.js';
+import type { PriceRepository } from '../../store/repositories/price.repository.js';
+import { failpoint } from '../../faults/failpoints.js';
+import { DomainError } from '../common/errors.js';
+import type { RequestContext } from '../common/request-context.js';
+import { stableStringify } from '../common/stable-stringify.js';
+import { priceKey, type PriceChangeRecord, type PriceItemOutcomeRecord, type PriceRecord, type StalePriceErrorValue, type StoredPrice } from './pricing.types.js';
+import type { PriceItem } from './pricing.validation.js';
+
+/** Parallel writes per batch: enough to hide round trips, few enough not to starve other requests. */
+const WRITE_CONCURRENCY = 8;
+/**
+ * An unconditional write that loses a race re-reads and tries again. Every lost race means another writer made
+ * progress, so this bounds only pathological contention on one price.
+ */
+const MAX_RACE_RETRIES = 32;
+
+/** One validated setPrices request, as the writer applies it. */
+export interface PriceWriteRequest {
+  readonly priceList: string;
+  readonly idempotencyKey: string;
+  readonly items: readonly PriceItem[];
+}
+
+/**
+ * Applies setPrices items exactly once each, with no transaction (STORE.md):
+ *
+ * 1. Each item has an operation id `${apiKeyId}:${idempotencyKey}:${requestDigest}:${index}`. The digest of the
+ *    validated request keeps the ids of a key reused (after its idempotency record expired) for other input
+ *    apart from the old ones.
+ * 2. An item is one conditional update of its price document (CAS on the version read) that sets the new
+ *    amount, bumps the version and pushes the operation id onto the document's bounded `recentChanges`, so
+ *    "applied" and "recorded as applied" cannot separate. Then the history entry is inserted under the same id.
+ * 3. A retry (the request's idempotency record was left IN_PROGRESS by a crash and taken over after its lease)
+ *    finds its operation id in `recentChanges` or in the history, reports the stored outcome, and inserts the
+ *    history entry if the crash came before it. It never fails its own compare-and-set and never applies twice.
+ *
+ * Items are independent: a stale compareVersion rejects only its own item.
+ */
+export class PriceWriter {
+  constructor(
+    private readonly prices: PriceRepository,
+    private readonly history: PriceHistoryRepository,
+  ) {}
+
+  async apply(ctx: RequestContext, request: PriceWriteRequest): Promise<PriceItemOutcomeRecord[]> {
+    const digest = createHash('sha256').update(stableStringify({ priceList: request.priceList, items: request.items })).digest('hex').slice(0, 16);
+    const operationId = (index: number) => `${ctx.caller.keyId}:${request.idempotencyKey}:${digest}:${index}`;
+    const keys = request.items.map((item) => priceKey(request.priceList, item.sku));
+    const [stored, recorded] = await Promise.all([this.prices.findForWrite(keys), this.history.findByIds(request.items.map((_, index) => operationId(index)))]);
+    const storedByKey = new Map(stored.map((price) => [price.record.key, price]));
+    const recordedById = new Map(recorded.map((change) => [change.id, change]));
+    return pMap(
+      request.items,
+      (item, index) => {
+        const id = operationId(index);
+        const current = storedByKey.get(keys[index]!) ?? null;
+        const earlier = recordedById.get(id);
+        // Applied by an earlier attempt whose entry left the document's recent list: the history has it.
+        if (earlier) return applied(index, earlier, current?.record ?? null);
+        return this.applyItem(ctx, request, item, index, id, current);
+      },
+      { concurrency: WRITE_CONCURRENCY },
+    );
+  }
+
+  private async applyItem(ctx: RequestContext, request: PriceWriteRequest, item: PriceItem, index: number, id: string, initial: StoredPrice | null): Promise<PriceItemOutcomeRecord> {
+    const compareAtAmount = item.compareAtAmount ?? null;
+    let current = initial;
+    for (let attempt = 0; attempt <= MAX_RACE_RETRIES; attempt++) {
+      const earlier = current?.recentChanges.find((change) => change.id === id);
+      if (earlier) {
+        // An earlier attempt wrote the price and may have died before its history entry.
+        await this.history.ensure(earlier);
+        return applied(index, earlier, current!.record);
+      }
+      const record = current?.record ?? null;
+      const stale = staleness(request.priceList, item, record);
+      if (stale) return { index, outcome: 'REJECTED', price: record, change: null, error: stale };
+      if (record && record.amount === item.amount && record.compareAtAmount === compareAtAmount) {
+        return { index, outcome: 'UNCHANGED', price: record, change: null, error: null };
+      }
+      const change: PriceChangeRecord = {
+        id,
+        priceList: request.priceList,
+        sku: item.sku,
+        before: record ? { amount: record.amount, compareAtAmount: record.compareAtAmount, version: record.version } : null,
+        after: { amount: item.amount, compareAtAmount, version: (record?.version ?? 0) + 1 },
+        apiKeyId: ctx.caller.keyId,
+        apiKey: ctx.caller.name,
+        idempotencyKey: request.idempotencyKey,
+        at: ctx.now,
+      };
+      const written = change.before === null ? await this.prices.insert(change) : await this.prices.apply({ ...change, before: change.before });
+      if (written) {
+        // Fault tests stop the process here: the price is written, its history entry is not.
+        await failpoint('prices.after-price-write');
+        await this.history.ensure(change);
+        return applied(index, change, record);
+      }
+      // Someone else wrote the price between our read and write: decide again on what is stored now.
+      current = (await this.prices.findForWrite([priceKey(request.priceList, item.sku)]))[0] ?? null;
+    }
+    throw new DomainError('CONFLICT', `The price of SKU "${item.sku}" in price list "${request.priceList}" kept changing while it was written; retry the request.`);
+  }
+}
+
+/** The item's result for a change that is stored (now or by an earlier attempt of the same request). */
+function applied(index: number, change: PriceChangeRecord, current: PriceRecord | null): PriceItemOutcomeRecord {
+  const price: PriceRecord = {
+    key: priceKey(change.priceList, change.sku),
+    priceList: change.priceList,
+    sku: change.sku,
+    amount: change.after.amount,
+    compareAtAmount: change.after.compareAtAmount,
+    version: change.after.version,
+    createdAt: change.before === null ? change.at : (current?.createdAt ?? change.at),
+    updatedAt: change.at,
+  };
+  return { index, outcome: change.before === null ? 'CREATED' : 'UPDATED', price, change, error: null };
+}
+
+/** The item's compare-and-set failure, or null when it may be written (or has no compareVersion). */
+function staleness(priceList: string, item: PriceItem, current: PriceRecord | null): StalePriceErrorValue | null {
+  const expected = item.compareVersion;
+  const currentVersion = current?.version ?? 0;
+  if (expected === null || expected === undefined || expected === currentVersion) return null;
+  const state = current ? `is at version ${currentVersion} (amount ${current.amount})` : 'has no price yet';
+  return {
+    errorType: 'StalePriceError',
+    message: `The price of SKU "${item.sku}" in price list "${priceList}" ${state}, not version ${expected}; read it again and decide.`,
+    sku: item.sku,
+    expectedVersion: expected,
+    currentVersion,
+    currentAmount: current?.amount ?? null,
+    currentCompareAtAmount: current?.compareAtAmount ?? null,
+  };
+}

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import type { App } from '../../src/app/app.js';
+import { startGatewayProcess, type GatewayProcess } from '../utils/gateway-process.js';
+import { graphqlClient, type GraphqlClient } from '../utils/graphql-client.js';
+import { createKey, openTestApp, uniqueDbName } from '../utils/test-store.js';
+import { upsertProducts, upsertSkus } from './operations.js';
+import { priceHistory, priceOf, setPrices, upsertPriceLists, type SetPricesView } from './price-operations.js';
+
+/** A short lease, so a retry takes over from a crashed holder within the test. */
+const env = { IDEMPOTENCY_LEASE_MS: '300' };
+const SKUS = ['S-0', 'S-1', 'S-2', 'S-3', 'S-4', 'S-5'];
+
+let app: App;
+let dbName: string;
+let key: string;
+let gateways: GatewayProcess[] = [];
+let clients: GraphqlClient[] = [];
+
+beforeAll(async () => {
+  dbName = uniqueDbName('prices_crash');
+  app = await openTestApp(dbName);
+  key = await createKey(app, 'erp', ['catalog:read', 'catalog:write', 'prices:write']);
+  gateways = await Promise.all([0, 1].map(() => startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName } })));
+  clients = gateways.map((gateway) => graphqlClient(gateway.url, key));
+  const [a] = clients as [GraphqlClient];
+  await a(upsertProducts, { input: [{ code: 'P', title: 'P' }] });
+  await a(upsertSkus, { input: SKUS.map((code) => ({ code, productCode: 'P', title: code })) });
+  await a(upsertPriceLists, { input: [{ code: 'BASE', name: 'Base', currency: 'EUR' }] });
+  await a(setPrices, { priceList: 'BASE', items: SKUS.map((sku) => ({ sku, amount: 100 })), key: 'seed' });
+});
+
+afterAll(async () => {
+  await Promise.all(gateways.map((gateway) => gateway.stop()));
+  await app?.close();
+});
+
+/** A client's retry loop: resend while the key is held by a request still in progress (or a crashed one). */
+async function settle(send: () => Promise<SetPricesView | undefined>): Promise<SetPricesView> {
+  for (let attempt = 0; attempt < 2_000; attempt++) {
+    const result = await send();
+    if (result && result.__typename !== 'IdempotencyKeyInProgressError') return result;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error('the idempotency key never settled');
+}
+
+const priceOfSku = async (sku: string) => (await clients[0]!(priceOf, { priceList: 'BASE', sku })).data?.price;
+const historyCount = async (sku: string) => (await clients[0]!(priceHistory, { priceList: 'BASE', sku, first: 0 })).data?.priceHistory.totalCount ?? 0;
+
+describe('a gateway killed between a price write and its history entry', () => {
+  it('applies each item once when the client retries on another gateway, and never fails its own compare-and-set', async () => {
+    const crashing = await startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName, FAILPOINTS: 'prices.after-price-write=crash' } });
+    const before = await Promise.all(SKUS.map(async (sku) => ({ price: (await priceOfSku(sku))!, history: await historyCount(sku) })));
+    const items = SKUS.map((sku, i) => ({ sku, amount: 200 + i, compareVersion: before[i]!.price.version }));
+
+    await expect(graphqlClient(crashing.url, key)(setPrices, { priceList: 'BASE', items, key: 'crash-1' })).rejects.toThrow();
+    expect(await crashing.exited()).toBe(137);
+
+    const retried = await settle(async () => (await clients[1]!(setPrices, { priceList: 'BASE', items, key: 'crash-1' })).data?.setPrices);
+    expect(retried).toMatchObject({ __typename: 'PriceBatchResult', replayed: false, items: SKUS.map((sku, i) => ({ outcome: 'UPDATED', error: null, price: { sku, amount: 200 + i, version: before[i]!.price.version + 1 } })) });
+    for (const [i, sku] of SKUS.entries()) {
+      expect(await priceOfSku(sku)).toMatchObject({ amount: 200 + i, version: before[i]!.price.version + 1 });
+      expect(await historyCount(sku)).toBe(before[i]!.history + 1);
+    }
+    const replay = await clients[0]!(setPrices, { priceList: 'BASE', items, key: 'crash-1' });
+    expect(replay.data?.setPrices).toEqual({ ...retried, replayed: true });
+  });
+});
+
+describe('compare-and-set across two gateway processes', () => {
+  it('lets exactly one of N parallel writers with the same compareVersion win', async () => {
+    const current = (await priceOfSku('S-0'))!;
+    const writers = 16;
+    const results = await Promise.all(
+      Array.from({ length: writers }, (_, w) => clients[w % 2]!(setPrices, { priceList: 'BASE', items: [{ sku: 'S-0', amount: 9000 + w, compareVersion: current.version }], key: `race-${w}` })),
+    );
+    const items = results.map((response) => {
+      const result = response.data?.setPrices;
+      if (result?.__typename !== 'PriceBatchResult') throw new Error(JSON.stringify(response));
+      return result.items[0]!;
+    });
+    const winners = items.filter((item) => item.outcome === 'UPDATED');
+    expect(winners).toHaveLength(1);
+    for (const loser of items.filter((item) => item.outcome !== 'UPDATED')) {
+      expect(loser).toMatchObject({ outcome: 'REJECTED', error: { __typename: 'StalePriceError', expectedVersion: current.version, currentVersion: current.version + 1, currentAmount: winners[0]!.price!.amount } });
+    }
+    expect(await priceOfSku('S-0')).toMatchObject({ amount: winners[0]!.price!.amount, version: current.version + 1 });
+  });
+});
