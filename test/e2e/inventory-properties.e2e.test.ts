@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { App } from '../../src/app/app.js';
 import { startGatewayProcess, type GatewayProcess } from '../utils/gateway-process.js';
+import { settle } from '../utils/settle.js';
 import { graphqlClient, type GraphqlClient } from '../utils/graphql-client.js';
 import { createKey, openTestApp, uniqueDbName } from '../utils/test-store.js';
 import { adjustInventory, inventoryMovements, inventoryPosition, setInventory, type InventoryResult } from './inventory-operations.js';
@@ -34,16 +35,6 @@ afterAll(async () => {
   await Promise.all(gateways.map((gateway) => gateway.stop()));
   await app?.close();
 });
-
-/** A client's retry loop: resend while the key is held by a request still in progress (or a crashed one). */
-async function settle(send: () => Promise<InventoryResult | undefined>): Promise<InventoryResult> {
-  for (let attempt = 0; attempt < 2_000; attempt++) {
-    const result = await send();
-    if (result && result.__typename !== 'IdempotencyKeyInProgressError') return result;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  throw new Error('the idempotency key never settled');
-}
 
 const onHandOf = async (sku: string) => (await clients[0]!(inventoryPosition, { sku, location: 'L' })).data?.inventoryPosition?.onHand ?? 0;
 const movementCount = async (sku: string) => (await clients[0]!(inventoryMovements, { sku, location: 'L', first: 0 })).data?.inventoryMovements.totalCount ?? 0;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { App } from '../../src/app/app.js';
 import { startGatewayProcess, type GatewayProcess } from '../utils/gateway-process.js';
+import { settle } from '../utils/settle.js';
 import { graphqlClient, type GraphqlClient } from '../utils/graphql-client.js';
 import { createKey, openTestApp, uniqueDbName } from '../utils/test-store.js';
 import { upsertProducts, upsertSkus } from './operations.js';
@@ -34,16 +35,6 @@ afterAll(async () => {
   await Promise.all(gateways.map((gateway) => gateway.stop()));
   await app?.close();
 });
-
-/** A client's retry loop: resend while the key is held by a request still in progress (or a crashed one). */
-async function settle(send: () => Promise<SetPricesView | undefined>): Promise<SetPricesView> {
-  for (let attempt = 0; attempt < 2_000; attempt++) {
-    const result = await send();
-    if (result && result.__typename !== 'IdempotencyKeyInProgressError') return result;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error('the idempotency key never settled');
-}
 
 const priceOfSku = async (sku: string) => (await clients[0]!(priceOf, { priceList: 'BASE', sku })).data?.price;
 const historyCount = async (sku: string) => (await clients[0]!(priceHistory, { priceList: 'BASE', sku, first: 0 })).data?.priceHistory.totalCount ?? 0;
