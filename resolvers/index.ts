@@ -9,6 +9,7 @@ import { skuMappingResolvers } from './channel/sku-mapping.resolver.js';
 import { commonResolvers } from './common/results.resolver.js';
 import { inventoryEntityResolvers } from './inventory/inventory-entity.resolver.js';
 import { inventoryResolvers } from './inventory/inventory.resolver.js';
+import { inventoryResetResolvers } from './inventory/inventory-reset.resolver.js';
 import { reservationResolvers } from './inventory/reservation.resolver.js';
 import { scalarResolvers } from './common/scalars.resolver.js';
 import { viewerResolvers } from './common/viewer.resolver.js';
@@ -30,6 +31,7 @@ export const resolvers: Resolvers[] = [
   skuMappingResolvers,
   inventoryResolvers,
   inventoryEntityResolvers,
+  inventoryResetResolvers,
   reservationResolvers,
   priceListResolvers,
   priceResolvers,

@@ -51,6 +51,7 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
     apiKeys: { cacheTtlMs: config.authCacheTtlMs },
     // A reservation untouched for longer than a request may hold its idempotency key was abandoned.
     reservations: { staleAfterMs: config.idempotencyLeaseMs },
+    inventoryReset: config.inventoryReset,
   });
   return {
     config,

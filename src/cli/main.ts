@@ -1,8 +1,11 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { openApp, type App } from '../app/app.js';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { isScope, SCOPES, type Scope } from '../domain/access/access.types.js';
 import { DomainError } from '../domain/common/errors.js';
+import type { ResetProgressEvent } from '../domain/inventory/reset/inventory-reset.job.js';
+import { ABSENT_POSITIONS, RESET_POLICIES, type AbsentPositions, type InventoryResetJobRecord, type ResetPhase, type ResetPolicy } from '../domain/inventory/reset/inventory-reset.types.js';
 import { createLogger } from '../logging/logger.js';
 
 /**
@@ -52,6 +55,97 @@ apiKey
       print(`revoked ${keyId}`);
     }),
   );
+
+program
+  .command('import-inventory')
+  .description('Apply a daily inventory reset from a CSV snapshot (docs/inventory-reset.md); progress on stderr. Running it again resumes a reset that was interrupted.')
+  .argument('<file>', 'UTF-8 CSV with a header: sku,location,onHand[,safetyStock]')
+  .requiredOption('--as-of <time>', 'when the ERP took the snapshot, ISO-8601 with a zone, e.g. 2026-11-24T05:00:00Z', parseInstant)
+  .addOption(new Option('--policy <policy>', 'invalid rows: reject the whole file, or skip them').choices(RESET_POLICIES).default('REJECT_FILE'))
+  .addOption(new Option('--absent <mode>', "positions at the file's locations that it does not list").choices(ABSENT_POSITIONS).default('LEAVE'))
+  .option('--json', 'print the finished job as JSON')
+  .action((file: string, options: { asOf: Date; policy: ResetPolicy; absent: AbsentPositions; json?: boolean }) =>
+    withApp(async (app) => {
+      const progress = new ResetProgressDisplay(process.stderr);
+      let job: InventoryResetJobRecord;
+      try {
+        job = await app.services.inventoryReset.importLocalFile(
+          app.systemContext(),
+          { path: file, asOf: options.asOf, policy: options.policy, absent: options.absent },
+          { onProgress: (event) => progress.update(event), onWaiting: (running) => progress.waiting(running) },
+        );
+      } finally {
+        progress.stop();
+      }
+      print(options.json ? JSON.stringify(job) : describeResetJob(job));
+      // 3: the file was rejected (nothing applied); 2 stays for usage and configuration errors.
+      if (job.state === 'FAILED') process.exitCode = 3;
+    }),
+  );
+
+function parseInstant(value: string): Date {
+  // A time without a zone would be read in this machine's zone: refuse it rather than guess.
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(Date.parse(value))) {
+    throw new InvalidArgumentError('expected an ISO-8601 time with a zone, e.g. 2026-11-24T05:00:00Z');
+  }
+  return new Date(value);
+}
+
+const PHASE_LABELS: Record<ResetPhase, string> = { VALIDATING: 'validating', APPLYING: 'applying', ZEROING_ABSENT: 'zeroing absent' };
+
+/**
+ * The reset's progress on stderr: a cli-progress bar per phase on a terminal (bytes while validating, rows while
+ * applying), one line per phase otherwise, so logs and CI output stay readable.
+ */
+class ResetProgressDisplay {
+  private bar: SingleBar | null = null;
+  private phase: ResetPhase | null = null;
+  private waitingShown = false;
+
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  update(event: ResetProgressEvent): void {
+    const [value, total, unit] =
+      event.phase === 'VALIDATING'
+        ? [event.bytesRead, event.fileBytes, 'bytes']
+        : event.phase === 'APPLYING'
+          ? [event.progress.rowsProcessed, event.progress.rowsTotal ?? event.progress.rowsProcessed, 'rows']
+          : [event.progress.positionsZeroed, event.progress.positionsZeroed, 'positions'];
+    if (event.phase !== this.phase) {
+      this.stop();
+      this.phase = event.phase;
+      if (!this.stream.isTTY) return void this.stream.write(`import-inventory: ${PHASE_LABELS[event.phase]}…\n`);
+      this.bar = new SingleBar({ stream: this.stream, format: `${PHASE_LABELS[event.phase].padEnd(14)} [{bar}] {percentage}% | {value}/{total} ${unit} | {eta_formatted}`, hideCursor: true, barsize: 30 });
+      this.bar.start(Math.max(total, 1), value);
+      return;
+    }
+    this.bar?.setTotal(Math.max(total, 1));
+    this.bar?.update(value);
+  }
+
+  waiting(job: InventoryResetJobRecord): void {
+    if (this.waitingShown) return;
+    this.waitingShown = true;
+    this.stream.write(`import-inventory: job ${job.id} is ${job.state.toLowerCase()} in another process; following it (and taking over if that process stops)…\n`);
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
+}
+
+function describeResetJob(job: InventoryResetJobRecord): string {
+  const n = (value: number) => value.toLocaleString('en-US');
+  const lines = [
+    `inventory reset ${job.id} ${job.state}: ${n(job.rowsTotal ?? 0)} rows as of ${job.asOf.toISOString()} (${job.policy}, absent ${job.absent})`,
+    `  ${n(job.rowsApplied)} applied, ${n(job.rowsUnchanged)} unchanged, ${n(job.rowsSkipped)} skipped, ${n(job.rowsStale)} stale${job.absent === 'ZERO' ? `, ${n(job.positionsZeroed)} absent positions zeroed` : ''}`,
+  ];
+  const shown = 20;
+  if (job.errorCount > 0) lines.push(`  ${n(job.errorCount)} problem(s)${job.errorCount > shown ? `, first ${shown}` : ''}:`, ...job.errors.slice(0, shown).map((error) => `    ${error.line === null ? 'file' : `line ${error.line}`} ${error.code}: ${error.message}`));
+  if (job.staleCount > 0) lines.push(`  ${n(job.staleCount)} position(s) left alone (newer than the snapshot)${job.staleCount > shown ? `, first ${shown}` : ''}:`, ...job.stalePositions.slice(0, shown).map((stale) => `    ${stale.line === null ? 'absent' : `line ${stale.line}`} ${stale.reason}: ${stale.message}`));
+  return lines.join('\n');
+}
 
 function parseList(value: string): string[] {
   return value

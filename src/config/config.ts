@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 const boolean = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
@@ -31,6 +32,10 @@ const envSchema = z
     AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5_000),
     SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
     FAILPOINTS: z.string().optional(),
+    // Daily inventory reset (docs/inventory-reset.md): importInventory reads files from this directory only.
+    IMPORT_DIR: z.string().min(1).optional(),
+    INVENTORY_RESET_CHUNK_ROWS: z.coerce.number().int().min(1).max(5_000).default(500),
+    INVENTORY_RESET_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
   })
   .refine((env) => !(env.FAILPOINTS && env.NODE_ENV === 'production'), { message: 'failpoints are for tests and cannot be set in production', path: ['FAILPOINTS'] })
   .transform((env) => ({
@@ -55,6 +60,11 @@ const envSchema = z
     authCacheTtlMs: env.AUTH_CACHE_TTL_MS,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     failpoints: env.FAILPOINTS ?? null,
+    inventoryReset: {
+      importDir: resolve(env.IMPORT_DIR ?? join(env.DATA_DIR, 'imports')),
+      chunkRows: env.INVENTORY_RESET_CHUNK_ROWS,
+      leaseMs: env.INVENTORY_RESET_LEASE_MS,
+    },
   }));
 
 export type Config = z.output<typeof envSchema>;

@@ -8,6 +8,7 @@ import { SkuMappingService } from './channel/sku-mapping.service.js';
 import { DEFAULT_IDEMPOTENCY_OPTIONS, IdempotencyService, type IdempotencyOptions } from './common/idempotency.service.js';
 import { InventoryService } from './inventory/inventory.service.js';
 import { PositionWriter } from './inventory/position-writer.js';
+import { DEFAULT_INVENTORY_RESET_OPTIONS, InventoryResetService, type InventoryResetOptions } from './inventory/reset/inventory-reset.service.js';
 import { ReservationService, type ReservationOptions } from './inventory/reservation.service.js';
 import { PriceListService } from './pricing/price-list.service.js';
 import { PriceService } from './pricing/price.service.js';
@@ -25,12 +26,14 @@ export interface Services {
   readonly idempotency: IdempotencyService;
   readonly inventory: InventoryService;
   readonly reservations: ReservationService;
+  readonly inventoryReset: InventoryResetService;
 }
 
 export interface ServiceOptions {
   readonly idempotency?: IdempotencyOptions;
   readonly apiKeys?: ApiKeyOptions;
   readonly reservations?: ReservationOptions;
+  readonly inventoryReset?: InventoryResetOptions;
 }
 
 /** The one place where services and their default options are wired together. */
@@ -48,5 +51,9 @@ export function createServices(repositories: Repositories, options: ServiceOptio
     idempotency,
     inventory: new InventoryService(repositories.inventoryPositions, repositories.inventoryMovements, repositories.skus, repositories.locations, repositories.channels, idempotency),
     reservations: new ReservationService(repositories.reservations, repositories.inventoryPositions, repositories.skus, repositories.channels, new PositionWriter(repositories.inventoryPositions, repositories.inventoryMovements), idempotency, options.reservations ?? { staleAfterMs: (options.idempotency ?? DEFAULT_IDEMPOTENCY_OPTIONS).leaseMs }),
+    inventoryReset: new InventoryResetService(
+      { jobs: repositories.inventoryResetJobs, positions: repositories.inventoryPositions, movements: repositories.inventoryMovements, skus: repositories.skus, locations: repositories.locations },
+      options.inventoryReset ?? DEFAULT_INVENTORY_RESET_OPTIONS,
+    ),
   };
 }

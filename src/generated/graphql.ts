@@ -7,7 +7,8 @@ import type { BatchResult, BatchItem } from '../domain/common/batch.js';
 import type { InvalidInputResult, IdempotencyKeyReusedResult, IdempotencyKeyInProgressResult } from '../domain/common/errors.js';
 import type { Caller } from '../domain/access/access.types.js';
 import type { PriceListRecord, PriceRecord, PriceStateValue, PriceChangeRecord, PriceBatchOutcome, PriceItemOutcomeRecord, StalePriceErrorValue, PriceResolutionRecord, PriceCandidateRecord } from '../domain/pricing/pricing.types.js';
-import type { InventoryPositionRecord, InventoryMovementRecord, InventoryBatchOutcome, InventoryItemOutcomeRecord, NegativeStockErrorValue, StaleInventoryErrorValue, SkuAvailabilityRecord } from '../domain/inventory/inventory.types.js';
+import type { InventoryPositionView, InventoryMovementRecord, InventoryBatchOutcome, InventoryItemOutcomeRecord, NegativeStockErrorValue, StaleInventoryErrorValue, SkuAvailabilityRecord } from '../domain/inventory/inventory.types.js';
+import type { InventoryResetJobRecord, ResetRowErrorValue, StalePositionValue } from '../domain/inventory/reset/inventory-reset.types.js';
 import type { ReservationRecord, InsufficientStockErrorValue, ReservationNotActiveErrorValue } from '../domain/inventory/reservation.types.js';
 import type { RequestContext } from '../domain/common/request-context.js';
 export type Maybe<T> = T | null;
@@ -35,6 +36,13 @@ export type Scalars = {
    */
   MinorUnits: { input: number; output: number; }
 };
+
+/** What a reset does to positions at the file's locations that the file does not list. */
+export type AbsentPositions =
+  /** Leave them as they are. */
+  | 'LEAVE'
+  /** Treat them as a snapshot of 0 (movements after asOf are still re-applied). */
+  | 'ZERO';
 
 export type AdjustInventoryResult = IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InvalidInputError | InventoryBatchResult;
 
@@ -153,6 +161,8 @@ export type IdempotencyKeyReusedError = ErrorResult & {
   readonly idempotencyKey: Scalars['String']['output'];
   readonly message: Scalars['String']['output'];
 };
+
+export type ImportInventoryResult = InvalidInputError | InventoryResetJob;
 
 /** One problem in the input. `index` is the item's position in the batch, `path` the field within it. */
 export type InputIssue = {
@@ -317,6 +327,8 @@ export type InventoryReason =
   | 'CYCLE_COUNT'
   | 'DAMAGE'
   | 'RECEIPT'
+  /** The daily inventory reset applied a snapshot (importInventory); referenceDocument names the job and line. */
+  | 'RESET'
   | 'RETURN'
   | 'SALE'
   /** An absolute set through setInventory. */
@@ -324,6 +336,129 @@ export type InventoryReason =
   | 'SHRINKAGE'
   | 'TRANSFER_IN'
   | 'TRANSFER_OUT';
+
+/** One problem found in a reset file. */
+export type InventoryResetError = {
+  readonly __typename?: 'InventoryResetError';
+  readonly code: InventoryResetErrorCode;
+  /** sku, location, onHand or safetyStock when one field is at fault. */
+  readonly column?: Maybe<Scalars['String']['output']>;
+  /** 1-based line (the header is line 1); null for the file as a whole. */
+  readonly line?: Maybe<Scalars['Int']['output']>;
+  readonly locationCode?: Maybe<Scalars['String']['output']>;
+  readonly message: Scalars['String']['output'];
+  readonly skuCode?: Maybe<Scalars['String']['output']>;
+};
+
+export type InventoryResetErrorCode =
+  /** The row (or the header) is not valid UTF-8. */
+  | 'BAD_ENCODING'
+  /** Two or more rows name the same SKU at the same location; none of them is applied. */
+  | 'DUPLICATE_ROW'
+  /** A header and no rows. */
+  | 'EMPTY_FILE'
+  /** The file was rewritten after the job was created; import the new file as a new job. */
+  | 'FILE_CHANGED'
+  /** A SKU or location that cannot be a code (1–64 letters, digits, '_', '.', '-'). */
+  | 'INVALID_CODE'
+  /** onHand or safetyStock is not a whole number written in digits. */
+  | 'INVALID_QUANTITY'
+  /** Broken quoting: rows after this line cannot be told apart, so the whole file is refused. */
+  | 'MALFORMED_CSV'
+  /** onHand or safetyStock is negative or above 1,000,000,000. */
+  | 'OUT_OF_RANGE'
+  | 'UNKNOWN_LOCATION'
+  | 'UNKNOWN_SKU'
+  /** The row has more or fewer fields than the header. */
+  | 'WRONG_COLUMN_COUNT'
+  /** The first line must name the columns sku, location, onHand and optionally safetyStock (any order, any case). */
+  | 'WRONG_HEADER';
+
+/**
+ * A daily inventory reset: a CSV snapshot taken by the ERP at asOf, applied so that every movement stamped after
+ * asOf is re-applied on top of it (docs/inventory-reset.md). The same file content with the same asOf, policy and
+ * absent is the same job: importing it again returns this job and applies nothing twice.
+ */
+export type InventoryResetJob = {
+  readonly __typename?: 'InventoryResetJob';
+  readonly absent: AbsentPositions;
+  readonly asOf: Scalars['DateTime']['output'];
+  /** How many times a process started or resumed the job. */
+  readonly attempts: Scalars['Int']['output'];
+  readonly createdAt: Scalars['DateTime']['output'];
+  /** All problems found; at most 1,000 are listed in errors, in line order. */
+  readonly errorCount: Scalars['Int']['output'];
+  readonly errors: ReadonlyArray<InventoryResetError>;
+  readonly fileBytes: Scalars['Int']['output'];
+  readonly fileSha256: Scalars['String']['output'];
+  readonly finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** irj_ + a digest of the file's sha256, asOf, policy and absent. */
+  readonly id: Scalars['ID']['output'];
+  /** The file, relative to the import directory (or the path the CLI was given). */
+  readonly path: Scalars['String']['output'];
+  /** What a RUNNING job is doing; null otherwise. */
+  readonly phase?: Maybe<InventoryResetPhase>;
+  readonly policy: ResetPolicy;
+  /** Unlisted positions reset to 0 + their movements after asOf (absent: ZERO). */
+  readonly positionsZeroed: Scalars['Int']['output'];
+  /** Name of the API key that created the job: its RESET movements carry it. */
+  readonly requestedBy: Scalars['String']['output'];
+  /** Rows that changed their position (one RESET movement each). */
+  readonly rowsApplied: Scalars['Int']['output'];
+  /** Rows whose outcome is committed, from the top of the file: the checkpoint a resumed job continues from. */
+  readonly rowsProcessed: Scalars['Int']['output'];
+  /** Invalid rows not applied (SKIP_ROWS). */
+  readonly rowsSkipped: Scalars['Int']['output'];
+  /** Rows left alone because the position has a newer absolute value (see stalePositions). */
+  readonly rowsStale: Scalars['Int']['output'];
+  /** Data rows in the file (the header excluded); null until validation has read the whole file. */
+  readonly rowsTotal?: Maybe<Scalars['Int']['output']>;
+  /** Rows whose position already had the snapshot's values: marked as reset, no movement. */
+  readonly rowsUnchanged: Scalars['Int']['output'];
+  readonly rowsValidated: Scalars['Int']['output'];
+  /** All positions left alone; at most 1,000 are listed. */
+  readonly staleCount: Scalars['Int']['output'];
+  readonly stalePositions: ReadonlyArray<InventoryResetStalePosition>;
+  readonly startedAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly state: InventoryResetJobState;
+  readonly updatedAt: Scalars['DateTime']['output'];
+};
+
+export type InventoryResetJobState =
+  | 'COMPLETED'
+  /** Nothing was applied: the file as a whole was unusable, or REJECT_FILE found invalid rows. See errors. */
+  | 'FAILED'
+  /** Created; no process has started it yet. */
+  | 'QUEUED'
+  /**
+   * A process runs it (see phase). If that process died, importing the same file again resumes the job from its
+   * checkpoint once its lease (INVENTORY_RESET_LEASE_MS) has expired.
+   */
+  | 'RUNNING';
+
+export type InventoryResetPhase =
+  /** Writing positions, chunk by chunk; rowsProcessed is the checkpoint. */
+  | 'APPLYING'
+  /** Reading the whole file: row checks, unknown SKUs and locations, duplicate positions. */
+  | 'VALIDATING'
+  /** Setting the file's locations' unlisted positions to 0 + their movements after asOf (absent: ZERO). */
+  | 'ZEROING_ABSENT';
+
+/**
+ * A position the reset left alone because its absolute value is newer than the snapshot: applying the snapshot
+ * would turn the clock back.
+ */
+export type InventoryResetStalePosition = {
+  readonly __typename?: 'InventoryResetStalePosition';
+  /** The newer reset's asOf, or when setInventory ran. */
+  readonly changedAt: Scalars['DateTime']['output'];
+  /** The row's line; null for an absent position that ZERO would have set. */
+  readonly line?: Maybe<Scalars['Int']['output']>;
+  readonly locationCode: Scalars['String']['output'];
+  readonly message: Scalars['String']['output'];
+  readonly reason: StaleSnapshotReason;
+  readonly skuCode: Scalars['String']['output'];
+};
 
 export type InventorySetInput = {
   /** Required: the onHand you expect, or null to opt out of the check. */
@@ -417,6 +552,15 @@ export type Mutation = {
    */
   readonly commitReservation: ReservationTransitionResult;
   /**
+   * Starts the daily inventory reset of a CSV file already on the server, in the import directory (IMPORT_DIR),
+   * and returns its job at once; poll inventoryResetJob for progress. `path` is relative to that directory (no
+   * "..", no absolute path, no link out of it). `asOf` is when the ERP took the snapshot: movements stamped after
+   * it are re-applied on top of the file's values. The same file content with the same asOf and options returns the
+   * existing job (applied once); a job whose gateway died is resumed by importing the same file again.
+   * Unbound keys only: a file spans every location.
+   */
+  readonly importInventory: ImportInventoryResult;
+  /**
    * Maps up to 500 SKUs of one channel to the channel's ids. Remapping keeps the previous ids in the history.
    * An external id already held by another SKU of the channel rejects the batch.
    */
@@ -487,6 +631,14 @@ export type MutationArchiveSkusArgs = {
 
 export type MutationCommitReservationArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationImportInventoryArgs = {
+  absent?: InputMaybe<AbsentPositions>;
+  asOf: Scalars['DateTime']['input'];
+  path: Scalars['String']['input'];
+  policy?: InputMaybe<ResetPolicy>;
 };
 
 
@@ -897,6 +1049,8 @@ export type Query = {
   readonly inventoryPosition?: Maybe<InventoryPosition>;
   /** Positions ordered by (SKU, location). `first` is at most 500. */
   readonly inventoryPositions: InventoryPositionConnection;
+  /** A reset job by id, for progress and errors; null if there is none. Unbound keys only. */
+  readonly inventoryResetJob?: Maybe<InventoryResetJob>;
   readonly location?: Maybe<Location>;
   /** All locations ordered by code (a retailer has hundreds, not millions). */
   readonly locations: ReadonlyArray<Location>;
@@ -973,6 +1127,11 @@ export type QueryInventoryPositionsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<InventoryPositionFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryInventoryResetJobArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -1120,6 +1279,13 @@ export type ReservationState =
 export type ReservationTransitionResult = Reservation | ReservationNotActiveError;
 
 export type ReserveInventoryResult = IdempotencyKeyInProgressError | IdempotencyKeyReusedError | InsufficientStockError | InvalidInputError | Reservation;
+
+/** How a reset treats invalid rows. */
+export type ResetPolicy =
+  /** Validate the whole file first; apply nothing if any row is invalid (the job ends FAILED). */
+  | 'REJECT_FILE'
+  /** Apply the valid rows; report and skip the others. */
+  | 'SKIP_ROWS';
 
 /** What an API key may do. A key bound to channels sees only those channels' data. */
 export type Scope =
@@ -1309,6 +1475,12 @@ export type StalePriceError = {
   readonly sku: Scalars['String']['output'];
 };
 
+export type StaleSnapshotReason =
+  /** A reset with a later asOf already set the position. */
+  | 'NEWER_RESET'
+  /** setInventory set an absolute value after asOf. */
+  | 'SET_AFTER_AS_OF';
+
 /** Whether a list's amounts include tax. */
 export type TaxMode =
   /** Amounts include tax (B2C shelf prices). */
@@ -1426,6 +1598,10 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
     | ( InvalidInputResult )
     | ( BatchResult<SkuRecord> )
   ;
+  ImportInventoryResult:
+    | ( InvalidInputResult )
+    | ( InventoryResetJobRecord )
+  ;
   InventoryItemError:
     | ( NegativeStockErrorValue )
     | ( StaleInventoryErrorValue )
@@ -1511,6 +1687,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AbsentPositions: AbsentPositions;
   AdjustInventoryResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['AdjustInventoryResult']>;
   ArchivePriceListsResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ArchivePriceListsResult']>;
   ArchiveSkusResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ArchiveSkusResult']>;
@@ -1530,6 +1707,7 @@ export type ResolversTypes = {
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   IdempotencyKeyInProgressError: ResolverTypeWrapper<IdempotencyKeyInProgressResult>;
   IdempotencyKeyReusedError: ResolverTypeWrapper<IdempotencyKeyReusedResult>;
+  ImportInventoryResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ImportInventoryResult']>;
   InputIssue: ResolverTypeWrapper<InputIssue>;
   InputIssueCode: InputIssueCode;
   InsufficientStockError: ResolverTypeWrapper<InsufficientStockErrorValue>;
@@ -1544,11 +1722,17 @@ export type ResolversTypes = {
   InventoryMovement: ResolverTypeWrapper<InventoryMovementRecord>;
   InventoryMovementConnection: ResolverTypeWrapper<Page<InventoryMovementRecord>>;
   InventoryMovementEdge: ResolverTypeWrapper<Omit<InventoryMovementEdge, 'node'> & { node: ResolversTypes['InventoryMovement'] }>;
-  InventoryPosition: ResolverTypeWrapper<InventoryPositionRecord>;
-  InventoryPositionConnection: ResolverTypeWrapper<Page<InventoryPositionRecord>>;
+  InventoryPosition: ResolverTypeWrapper<InventoryPositionView>;
+  InventoryPositionConnection: ResolverTypeWrapper<Page<InventoryPositionView>>;
   InventoryPositionEdge: ResolverTypeWrapper<Omit<InventoryPositionEdge, 'node'> & { node: ResolversTypes['InventoryPosition'] }>;
   InventoryPositionFilter: InventoryPositionFilter;
   InventoryReason: InventoryReason;
+  InventoryResetError: ResolverTypeWrapper<ResetRowErrorValue>;
+  InventoryResetErrorCode: InventoryResetErrorCode;
+  InventoryResetJob: ResolverTypeWrapper<InventoryResetJobRecord>;
+  InventoryResetJobState: InventoryResetJobState;
+  InventoryResetPhase: InventoryResetPhase;
+  InventoryResetStalePosition: ResolverTypeWrapper<StalePositionValue>;
   InventorySetInput: InventorySetInput;
   ItemOutcome: ItemOutcome;
   Location: ResolverTypeWrapper<LocationRecord>;
@@ -1599,6 +1783,7 @@ export type ResolversTypes = {
   ReservationState: ReservationState;
   ReservationTransitionResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ReservationTransitionResult']>;
   ReserveInventoryResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['ReserveInventoryResult']>;
+  ResetPolicy: ResetPolicy;
   Scope: Scope;
   SetInventoryResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['SetInventoryResult']>;
   SetPricesResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['SetPricesResult']>;
@@ -1620,6 +1805,7 @@ export type ResolversTypes = {
   SkuUpsertItem: ResolverTypeWrapper<BatchItem<SkuRecord>>;
   StaleInventoryError: ResolverTypeWrapper<StaleInventoryErrorValue>;
   StalePriceError: ResolverTypeWrapper<StalePriceErrorValue>;
+  StaleSnapshotReason: StaleSnapshotReason;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   TaxMode: TaxMode;
   UnmapSkusResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['UnmapSkusResult']>;
@@ -1649,6 +1835,7 @@ export type ResolversParentTypes = {
   ID: Scalars['ID']['output'];
   IdempotencyKeyInProgressError: IdempotencyKeyInProgressResult;
   IdempotencyKeyReusedError: IdempotencyKeyReusedResult;
+  ImportInventoryResult: ResolversUnionTypes<ResolversParentTypes>['ImportInventoryResult'];
   InputIssue: InputIssue;
   InsufficientStockError: InsufficientStockErrorValue;
   Int: Scalars['Int']['output'];
@@ -1660,10 +1847,13 @@ export type ResolversParentTypes = {
   InventoryMovement: InventoryMovementRecord;
   InventoryMovementConnection: Page<InventoryMovementRecord>;
   InventoryMovementEdge: Omit<InventoryMovementEdge, 'node'> & { node: ResolversParentTypes['InventoryMovement'] };
-  InventoryPosition: InventoryPositionRecord;
-  InventoryPositionConnection: Page<InventoryPositionRecord>;
+  InventoryPosition: InventoryPositionView;
+  InventoryPositionConnection: Page<InventoryPositionView>;
   InventoryPositionEdge: Omit<InventoryPositionEdge, 'node'> & { node: ResolversParentTypes['InventoryPosition'] };
   InventoryPositionFilter: InventoryPositionFilter;
+  InventoryResetError: ResetRowErrorValue;
+  InventoryResetJob: InventoryResetJobRecord;
+  InventoryResetStalePosition: StalePositionValue;
   InventorySetInput: InventorySetInput;
   Location: LocationRecord;
   LocationAvailability: LocationAvailability;
@@ -1815,6 +2005,10 @@ export type IdempotencyKeyReusedErrorResolvers<ContextType = RequestContext, Par
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type ImportInventoryResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ImportInventoryResult'] = ResolversParentTypes['ImportInventoryResult']> = {
+  __resolveType: TypeResolveFn<'InvalidInputError' | 'InventoryResetJob', ParentType, ContextType>;
+};
+
 export type InputIssueResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InputIssue'] = ResolversParentTypes['InputIssue']> = {
   code?: Resolver<ResolversTypes['InputIssueCode'], ParentType, ContextType>;
   index?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
@@ -1909,6 +2103,55 @@ export type InventoryPositionEdgeResolvers<ContextType = RequestContext, ParentT
   node?: Resolver<ResolversTypes['InventoryPosition'], ParentType, ContextType>;
 };
 
+export type InventoryResetErrorResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InventoryResetError'] = ResolversParentTypes['InventoryResetError']> = {
+  code?: Resolver<ResolversTypes['InventoryResetErrorCode'], ParentType, ContextType>;
+  column?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  line?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  locationCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  skuCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type InventoryResetJobResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InventoryResetJob'] = ResolversParentTypes['InventoryResetJob']> = {
+  absent?: Resolver<ResolversTypes['AbsentPositions'], ParentType, ContextType>;
+  asOf?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  errorCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  errors?: Resolver<ReadonlyArray<ResolversTypes['InventoryResetError']>, ParentType, ContextType>;
+  fileBytes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  fileSha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  path?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  phase?: Resolver<Maybe<ResolversTypes['InventoryResetPhase']>, ParentType, ContextType>;
+  policy?: Resolver<ResolversTypes['ResetPolicy'], ParentType, ContextType>;
+  positionsZeroed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  requestedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rowsApplied?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rowsProcessed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rowsSkipped?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rowsStale?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rowsTotal?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  rowsUnchanged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rowsValidated?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  staleCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  stalePositions?: Resolver<ReadonlyArray<ResolversTypes['InventoryResetStalePosition']>, ParentType, ContextType>;
+  startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['InventoryResetJobState'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type InventoryResetStalePositionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['InventoryResetStalePosition'] = ResolversParentTypes['InventoryResetStalePosition']> = {
+  changedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  line?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  locationCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['StaleSnapshotReason'], ParentType, ContextType>;
+  skuCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type LocationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Location'] = ResolversParentTypes['Location']> = {
   archived?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1955,6 +2198,7 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
   archivePriceLists?: Resolver<ResolversTypes['ArchivePriceListsResult'], ParentType, ContextType, RequireFields<MutationArchivePriceListsArgs, 'codes'>>;
   archiveSkus?: Resolver<ResolversTypes['ArchiveSkusResult'], ParentType, ContextType, RequireFields<MutationArchiveSkusArgs, 'codes'>>;
   commitReservation?: Resolver<ResolversTypes['ReservationTransitionResult'], ParentType, ContextType, RequireFields<MutationCommitReservationArgs, 'id'>>;
+  importInventory?: Resolver<ResolversTypes['ImportInventoryResult'], ParentType, ContextType, RequireFields<MutationImportInventoryArgs, 'absent' | 'asOf' | 'path' | 'policy'>>;
   mapSkus?: Resolver<ResolversTypes['MapSkusResult'], ParentType, ContextType, RequireFields<MutationMapSkusArgs, 'channel' | 'input'>>;
   releaseReservation?: Resolver<ResolversTypes['ReservationTransitionResult'], ParentType, ContextType, RequireFields<MutationReleaseReservationArgs, 'id'>>;
   reserveInventory?: Resolver<ResolversTypes['ReserveInventoryResult'], ParentType, ContextType, RequireFields<MutationReserveInventoryArgs, 'channel' | 'idempotencyKey' | 'items' | 'ttlSeconds'>>;
@@ -2145,6 +2389,7 @@ export type QueryResolvers<ContextType = RequestContext, ParentType extends Reso
   inventoryMovements?: Resolver<ResolversTypes['InventoryMovementConnection'], ParentType, ContextType, RequireFields<QueryInventoryMovementsArgs, 'first' | 'location' | 'sku'>>;
   inventoryPosition?: Resolver<Maybe<ResolversTypes['InventoryPosition']>, ParentType, ContextType, RequireFields<QueryInventoryPositionArgs, 'location' | 'sku'>>;
   inventoryPositions?: Resolver<ResolversTypes['InventoryPositionConnection'], ParentType, ContextType, RequireFields<QueryInventoryPositionsArgs, 'first'>>;
+  inventoryResetJob?: Resolver<Maybe<ResolversTypes['InventoryResetJob']>, ParentType, ContextType, RequireFields<QueryInventoryResetJobArgs, 'id'>>;
   location?: Resolver<Maybe<ResolversTypes['Location']>, ParentType, ContextType, RequireFields<QueryLocationArgs, 'code'>>;
   locations?: Resolver<ReadonlyArray<ResolversTypes['Location']>, ParentType, ContextType, RequireFields<QueryLocationsArgs, 'includeArchived'>>;
   price?: Resolver<Maybe<ResolversTypes['Price']>, ParentType, ContextType, RequireFields<QueryPriceArgs, 'priceList' | 'sku'>>;
@@ -2365,6 +2610,7 @@ export type Resolvers<ContextType = RequestContext> = {
   ErrorResult?: ErrorResultResolvers<ContextType>;
   IdempotencyKeyInProgressError?: IdempotencyKeyInProgressErrorResolvers<ContextType>;
   IdempotencyKeyReusedError?: IdempotencyKeyReusedErrorResolvers<ContextType>;
+  ImportInventoryResult?: ImportInventoryResultResolvers<ContextType>;
   InputIssue?: InputIssueResolvers<ContextType>;
   InsufficientStockError?: InsufficientStockErrorResolvers<ContextType>;
   InvalidInputError?: InvalidInputErrorResolvers<ContextType>;
@@ -2377,6 +2623,9 @@ export type Resolvers<ContextType = RequestContext> = {
   InventoryPosition?: InventoryPositionResolvers<ContextType>;
   InventoryPositionConnection?: InventoryPositionConnectionResolvers<ContextType>;
   InventoryPositionEdge?: InventoryPositionEdgeResolvers<ContextType>;
+  InventoryResetError?: InventoryResetErrorResolvers<ContextType>;
+  InventoryResetJob?: InventoryResetJobResolvers<ContextType>;
+  InventoryResetStalePosition?: InventoryResetStalePositionResolvers<ContextType>;
   Location?: LocationResolvers<ContextType>;
   LocationAvailability?: LocationAvailabilityResolvers<ContextType>;
   LocationBatchResult?: LocationBatchResultResolvers<ContextType>;

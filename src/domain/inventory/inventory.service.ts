@@ -15,9 +15,9 @@ import type { RequestContext } from '../common/request-context.js';
 import type { LocationRecord } from '../channel/channel.types.js';
 import { availabilityOf } from './availability.js';
 import { decideAdjustment, decideSet } from './inventory-decisions.js';
-import { positionKey, type InventoryBatchOutcome, type InventoryItemOutcomeRecord, type InventoryMovementRecord, type InventoryPositionFilter, type InventoryPositionRecord, type SkuAvailabilityRecord } from './inventory.types.js';
+import { positionKey, positionView, type InventoryBatchOutcome, type InventoryItemOutcomeRecord, type InventoryMovementRecord, type InventoryPositionFilter, type InventoryPositionRecord, type SkuAvailabilityRecord } from './inventory.types.js';
 import { adjustmentBatchSchema, setBatchSchema } from './inventory.validation.js';
-import { PositionWriter, type PositionOperation } from './position-writer.js';
+import { PositionWriter, type PositionOperation, type WrittenItem } from './position-writer.js';
 
 /** Positions written in parallel per batch; items on the same position are applied in order, one at a time. */
 const POSITION_CONCURRENCY = 8;
@@ -115,7 +115,7 @@ export class InventoryService {
         if ('errorCode' in checked) return checked;
         const operations = items.map((item, index): PositionOperation => {
           const ids = { skuCode: item.sku, locationCode: item.location };
-          return { index, opId: `${ctx.caller.keyId}:${requestId}:${index}`, ...ids, reason: item.reason ?? 'CYCLE_COUNT', referenceDocument: item.referenceDocument ?? null, idempotencyKey: idempotencyKey ?? null, decide: (current) => decideSet(current, item.onHand, item.compareOnHand, item.safetyStock, ids) };
+          return { index, opId: `${ctx.caller.keyId}:${requestId}:${index}`, ...ids, reason: item.reason ?? 'CYCLE_COUNT', referenceDocument: item.referenceDocument ?? null, idempotencyKey: idempotencyKey ?? null, kind: 'SET', decide: (current) => decideSet(current, item.onHand, item.compareOnHand, item.safetyStock, ids) };
         });
         return this.applyAll(ctx, operations);
       },
@@ -132,10 +132,10 @@ export class InventoryService {
     const results = await pMap(
       [...byPosition.entries()],
       async ([key, group]) => {
-        const groupResults: InventoryItemOutcomeRecord[] = [];
+        const groupResults: WrittenItem[] = [];
         let current = loaded.get(key) ?? null;
         for (const operation of group) {
-          const result = await this.writer.apply(ctx, operation, current);
+          const result = await this.writer.apply(ctx, operation, current, 'deferred');
           groupResults.push(result);
           current = result.position ?? current;
         }
@@ -143,7 +143,13 @@ export class InventoryService {
       },
       { concurrency: POSITION_CONCURRENCY },
     );
-    return { kind: 'batch', items: results.flat().sort((a, b) => a.index - b.index), replayed: false };
+    // One round trip for the batch's ledger instead of one per item (about a third of a batch item's cost).
+    await this.writer.writeLedger(results.flat());
+    const items: InventoryItemOutcomeRecord[] = results
+      .flat()
+      .sort((a, b) => a.index - b.index)
+      .map((item) => ({ ...item, position: item.position && positionView(item.position) }));
+    return { kind: 'batch', items, replayed: false };
   }
 
   /** Unknown SKUs and locations reject the batch; a location outside a bound key's channels is FORBIDDEN. */

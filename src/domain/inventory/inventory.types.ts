@@ -1,5 +1,6 @@
-export type InventoryReason = 'SALE' | 'RETURN' | 'RECEIPT' | 'TRANSFER_IN' | 'TRANSFER_OUT' | 'DAMAGE' | 'SHRINKAGE' | 'CORRECTION' | 'CYCLE_COUNT' | 'SET';
-export const INVENTORY_REASONS = ['SALE', 'RETURN', 'RECEIPT', 'TRANSFER_IN', 'TRANSFER_OUT', 'DAMAGE', 'SHRINKAGE', 'CORRECTION', 'CYCLE_COUNT', 'SET'] as const satisfies readonly InventoryReason[];
+/** RESET: the daily inventory reset took a snapshot (src/domain/inventory/reset). */
+export type InventoryReason = 'SALE' | 'RETURN' | 'RECEIPT' | 'TRANSFER_IN' | 'TRANSFER_OUT' | 'DAMAGE' | 'SHRINKAGE' | 'CORRECTION' | 'CYCLE_COUNT' | 'SET' | 'RESET';
+export const INVENTORY_REASONS = ['SALE', 'RETURN', 'RECEIPT', 'TRANSFER_IN', 'TRANSFER_OUT', 'DAMAGE', 'SHRINKAGE', 'CORRECTION', 'CYCLE_COUNT', 'SET', 'RESET'] as const satisfies readonly InventoryReason[];
 
 export type InventoryFlag = 'BELOW_RESERVED' | 'CLAMPED';
 export const INVENTORY_FLAGS = ['BELOW_RESERVED', 'CLAMPED'] as const satisfies readonly InventoryFlag[];
@@ -16,7 +17,13 @@ export interface AppliedOp {
   readonly onHandAfter: number;
   readonly flags: readonly InventoryFlag[];
   readonly at: Date;
+  /** Absent for a delta. The daily reset re-applies the deltas stamped after its asOf and must tell them apart. */
+  readonly kind?: AppliedOpKind;
 }
+
+/** SET: an absolute value through setInventory. RESET: a snapshot applied by the daily reset. */
+export type AppliedOpKind = 'SET' | 'RESET';
+export const APPLIED_OP_KINDS = ['SET', 'RESET'] as const satisfies readonly AppliedOpKind[];
 
 /** Stock of one SKU at one location, keyed `${skuCode}:${locationCode}`. */
 export interface InventoryPositionRecord {
@@ -27,6 +34,10 @@ export interface InventoryPositionRecord {
   readonly reserved: number;
   readonly safetyStock: number;
   readonly lastResetAsOf: Date | null;
+  /** The daily reset job that last took a snapshot of this position (optional: older records lack it). */
+  readonly lastResetJobId?: string | null;
+  /** When setInventory last set an absolute value: a reset whose asOf is older must not overwrite it. */
+  readonly lastSetAt?: Date | null;
   /** The most recent applied operations, newest last. */
   readonly recentOps: readonly AppliedOp[];
   /** Stock held per reservation; `reserved` is their sum. */
@@ -34,6 +45,17 @@ export interface InventoryPositionRecord {
   readonly version: number;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+}
+
+/**
+ * A position as clients see it: without the applied-operation list and the holds, which are bookkeeping for
+ * exactly-once writes. Results stored for idempotent replay hold this view: with the lists, a 500-item batch on
+ * busy positions stored ~11 MB (MongoDB refuses documents over 16 MB).
+ */
+export type InventoryPositionView = Omit<InventoryPositionRecord, 'recentOps' | 'holds'>;
+
+export function positionView({ recentOps: _recentOps, holds: _holds, ...view }: InventoryPositionRecord): InventoryPositionView {
+  return view;
 }
 
 export function positionKey(skuCode: string, locationCode: string): string {
@@ -87,7 +109,7 @@ export type InventoryItemOutcome = 'APPLIED' | 'UNCHANGED' | 'REJECTED';
 export interface InventoryItemOutcomeRecord {
   readonly index: number;
   readonly outcome: InventoryItemOutcome;
-  readonly position: InventoryPositionRecord | null;
+  readonly position: InventoryPositionView | null;
   readonly movement: InventoryMovementRecord | null;
   readonly flags: readonly InventoryFlag[];
   readonly error: InventoryItemErrorValue | null;

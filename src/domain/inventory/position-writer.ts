@@ -17,7 +17,12 @@ export interface PositionOperation {
   readonly referenceDocument: string | null;
   readonly idempotencyKey: string | null;
   readonly decide: (current: InventoryPositionRecord | null) => Decision;
+  /** 'SET' for an absolute value (setInventory): recorded so the daily reset never overwrites it with an older snapshot. */
+  readonly kind?: 'SET';
 }
+
+/** An item's outcome with the full position (its bookkeeping included), for the next item on the same position. */
+export type WrittenItem = Omit<InventoryItemOutcomeRecord, 'position'> & { readonly position: InventoryPositionRecord | null };
 
 /** Writers racing on one hot position re-read and decide again; past this many rounds the client retries. */
 const MAX_RACE_RETRIES = 20;
@@ -34,20 +39,25 @@ export class PositionWriter {
     private readonly movements: InventoryMovementRepository,
   ) {}
 
-  async apply(ctx: RequestContext, operation: PositionOperation, initial: InventoryPositionRecord | null): Promise<InventoryItemOutcomeRecord> {
+  /**
+   * Applies one operation. With `ledger: 'deferred'` the movement is returned but not written: the caller writes a
+   * whole batch's movements with {@link writeLedger} in one round trip. A crash before that is repaired like any
+   * other: the retry finds the operation recorded in the position and rewrites its movement.
+   */
+  async apply(ctx: RequestContext, operation: PositionOperation, initial: InventoryPositionRecord | null, ledger: 'now' | 'deferred' = 'now'): Promise<WrittenItem> {
     const key = positionKey(operation.skuCode, operation.locationCode);
     let current = initial;
     for (let attempt = 0; attempt <= MAX_RACE_RETRIES; attempt++) {
       const applied = current?.recentOps.find((op) => op.id === operation.opId);
-      if (applied && current) return this.alreadyApplied(ctx, operation, current, applied);
+      if (applied && current) return this.alreadyApplied(ctx, operation, current, applied, ledger);
 
       const decision = operation.decide(current);
       if (decision.kind === 'rejected') return { index: operation.index, outcome: 'REJECTED', position: current, movement: null, flags: [], error: decision.error };
       if (decision.kind === 'unchanged') return { index: operation.index, outcome: 'UNCHANGED', position: current, movement: null, flags: decision.flags, error: null };
 
       const at = new Date();
-      const op: AppliedOp = { id: operation.opId, delta: decision.onHand - (current?.onHand ?? 0), onHandBefore: current?.onHand ?? 0, onHandAfter: decision.onHand, flags: decision.flags, at };
-      const change = { onHand: decision.onHand, safetyStock: decision.safetyStock, ...(decision.reserved === undefined ? {} : { reserved: decision.reserved }), ...(decision.removeHold === undefined ? {} : { removeHold: decision.removeHold }), op, at };
+      const op: AppliedOp = { id: operation.opId, delta: decision.onHand - (current?.onHand ?? 0), onHandBefore: current?.onHand ?? 0, onHandAfter: decision.onHand, flags: decision.flags, at, ...(operation.kind ? { kind: operation.kind } : {}) };
+      const change = { onHand: decision.onHand, safetyStock: decision.safetyStock, ...(decision.reserved === undefined ? {} : { reserved: decision.reserved }), ...(decision.removeHold === undefined ? {} : { removeHold: decision.removeHold }), ...(operation.kind === 'SET' ? { lastSetAt: at } : {}), op, at };
       const written = current
         ? await this.positions.applyIfVersion(key, current.version, change)
         : await this.positions.create(operation.skuCode, operation.locationCode, key, change);
@@ -57,7 +67,7 @@ export class PositionWriter {
           ? { ...current, onHand: decision.onHand, safetyStock: decision.safetyStock, reserved: decision.reserved ?? current.reserved, holds: current.holds.filter((hold) => hold.reservationId !== decision.removeHold), version: current.version + 1, updatedAt: at, recentOps: [...current.recentOps, op] }
           : { key, skuCode: operation.skuCode, locationCode: operation.locationCode, onHand: decision.onHand, reserved: 0, safetyStock: decision.safetyStock, lastResetAsOf: null, recentOps: [op], holds: [], version: 1, createdAt: at, updatedAt: at };
         const movement = this.movementOf(ctx, operation, op);
-        await this.movements.insertIfAbsent(movement);
+        if (ledger === 'now') await this.movements.insertIfAbsent(movement);
         return { index: operation.index, outcome: 'APPLIED', position, movement, flags: op.flags, error: null };
       }
       current = await this.positions.findByKey(key);
@@ -66,10 +76,15 @@ export class PositionWriter {
   }
 
   /** The operation was applied before (a retry): make sure its ledger entry exists and report it. */
-  private async alreadyApplied(ctx: RequestContext, operation: PositionOperation, position: InventoryPositionRecord, op: AppliedOp): Promise<InventoryItemOutcomeRecord> {
+  private async alreadyApplied(ctx: RequestContext, operation: PositionOperation, position: InventoryPositionRecord, op: AppliedOp, ledger: 'now' | 'deferred'): Promise<WrittenItem> {
     const movement = this.movementOf(ctx, operation, op);
-    await this.movements.insertIfAbsent(movement);
+    if (ledger === 'now') await this.movements.insertIfAbsent(movement);
     return { index: operation.index, outcome: 'APPLIED', position, movement, flags: op.flags, error: null };
+  }
+
+  /** Writes the movements of deferred items (those not written yet; existing ones are left as they are). */
+  async writeLedger(items: readonly WrittenItem[]): Promise<void> {
+    await this.movements.insertManyIfAbsent(items.flatMap((item) => (item.movement ? [item.movement] : [])));
   }
 
   private movementOf(ctx: RequestContext, operation: PositionOperation, op: AppliedOp): InventoryMovementRecord {

@@ -1,5 +1,5 @@
 import { Schema, type InferSchemaType } from 'mongoose';
-import { INVENTORY_FLAGS } from '../../domain/inventory/inventory.types.js';
+import { APPLIED_OP_KINDS, INVENTORY_FLAGS } from '../../domain/inventory/inventory.types.js';
 import { MODEL_OPTIONS, versionedFields } from './shared-fields.js';
 
 const appliedOpSchema = new Schema(
@@ -10,6 +10,8 @@ const appliedOpSchema = new Schema(
     onHandAfter: { type: Number, required: true },
     flags: { type: [{ type: String, enum: INVENTORY_FLAGS }], default: [] },
     at: { type: Date, required: true },
+    /** Absent for a delta; SET or RESET for absolute values (the daily reset re-applies deltas only). */
+    kind: { type: String, enum: APPLIED_OP_KINDS, required: false },
   },
   { _id: false },
 );
@@ -24,6 +26,10 @@ export const inventoryPositionSchema = new Schema(
     reserved: { type: Number, required: true },
     safetyStock: { type: Number, required: true },
     lastResetAsOf: { type: Date, default: null },
+    /** The reset job that last took a snapshot here: marks the positions a job has seen (AbsentPositions ZERO). */
+    lastResetJobId: { type: String, default: null },
+    /** When setInventory last set an absolute value: an older snapshot must not overwrite it. */
+    lastSetAt: { type: Date, default: null },
     recentOps: { type: [appliedOpSchema], default: [] },
     /**
      * Stock held per reservation; `reserved` is their sum, changed in the same update as the array, so a hold
@@ -36,6 +42,13 @@ export const inventoryPositionSchema = new Schema(
 );
 inventoryPositionSchema.index({ skuCode: 1, _id: 1 });
 inventoryPositionSchema.index({ locationCode: 1, _id: 1 });
+/**
+ * The compare-and-set filter `{ _id, version }` of every position write. MongoDB serves it from the _id index
+ * anyway (this one costs one more index entry per write); the embedded store only uses an index whose keys
+ * equal the filter's and otherwise scans the collection for each conditional update (measured: 500 CAS writes
+ * over 10,000 positions 1.1 s without it, 0.06 s with it — STORE.md).
+ */
+inventoryPositionSchema.index({ _id: 1, version: 1 }, { unique: true });
 inventoryPositionSchema.index({ 'holds.reservationId': 1 });
 
 export type InventoryPositionDocument = InferSchemaType<typeof inventoryPositionSchema>;

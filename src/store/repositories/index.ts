@@ -4,6 +4,7 @@ import { ChannelRepository } from './channel.repository.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
 import { InventoryMovementRepository } from './inventory-movement.repository.js';
 import { InventoryPositionRepository } from './inventory-position.repository.js';
+import { InventoryResetJobRepository } from './inventory-reset-job.repository.js';
 import { LocationRepository } from './location.repository.js';
 import { PriceHistoryRepository } from './price-history.repository.js';
 import { PriceListRepository } from './price-list.repository.js';
@@ -26,6 +27,7 @@ export interface Repositories {
   readonly priceHistory: PriceHistoryRepository;
   readonly inventoryPositions: InventoryPositionRepository;
   readonly inventoryMovements: InventoryMovementRepository;
+  readonly inventoryResetJobs: InventoryResetJobRepository;
   readonly reservations: ReservationRepository;
 }
 
@@ -43,6 +45,7 @@ export function createRepositories(connection: Connection): Repositories {
     priceHistory: new PriceHistoryRepository(connection),
     inventoryPositions: new InventoryPositionRepository(connection),
     inventoryMovements: new InventoryMovementRepository(connection),
+    inventoryResetJobs: new InventoryResetJobRepository(connection),
     reservations: new ReservationRepository(connection),
   };
 }
