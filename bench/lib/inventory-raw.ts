@@ -1,0 +1,343 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { EJSON } from 'bson';
+import { mongo } from 'mongoose';
+import pMap from 'p-map';
+import { stableStringify } from '../../src/domain/common/stable-stringify.js';
+
+/**
+ * Stock adjustments written with the bare driver, from the bench process: the floor `adjustInventory` is
+ * measured against, and (with `--decompose`) the steps between that floor and the gateway.
+ *
+ * The floor (`RAW_FLOOR`) is what a hand-written service without the gateway minimally does for a durable,
+ * ledgered, exactly-once adjustment. Per item, one atomic findAndModify of the position by `_id` that `$inc`s
+ * onHand and version and `$push`es the operation id (keeping the last 100), conditional on that id not being
+ * there yet (a retry cannot apply it twice) and, for a decrease, on enough stock (the gateway's default REJECT
+ * policy); it returns onHand from before the write. Then the ledger entry, with before/after from that answer:
+ * `insertOne` for one item, one `insertMany` for a batch. Left out, because the floor does not need them: a
+ * per-request idempotency record, reading the SKUs and locations to check they exist, and reading the position
+ * before writing it.
+ *
+ * Its documents live in their own collections, with the gateway's document shapes and indexes (copied from the
+ * gateway's collections at start), in the same database.
+ */
+export interface RawDesign {
+  /**
+   * 'findAndModify': the conditional `$inc` above, before-value from the write. 'readCas': read the positions
+   * first (one `$in`), decide in code, then compare-and-set on `{ _id, version }` pushing the operation with its
+   * before/after, re-reading on a lost race: the gateway's way (PositionWriter).
+   */
+  readonly positionWrite: 'findAndModify' | 'readCas';
+  /** 'insert': insertOne, or one insertMany per request. 'upsert': one upsert with `$setOnInsert` per item, as the gateway. */
+  readonly ledger: 'insert' | 'upsert';
+  /**
+   * The rest of the gateway's commands: an idempotency claim (insert) before and its completion with the
+   * encoded result (EJSON, positions included, as the gateway stores it) after, and the SKUs and locations read
+   * by `$in` to check they exist.
+   */
+  readonly gatewayExtras: boolean;
+}
+
+export const RAW_FLOOR: RawDesign = { positionWrite: 'findAndModify', ledger: 'insert', gatewayExtras: false };
+/** The floor with the gateway's position write: read, then compare-and-set on the version. */
+export const RAW_READ_CAS: RawDesign = { positionWrite: 'readCas', ledger: 'insert', gatewayExtras: false };
+/** Every store command the gateway sends for adjustInventory, in its order, from the bare driver. */
+export const RAW_GATEWAY_PATTERN: RawDesign = { positionWrite: 'readCas', ledger: 'upsert', gatewayExtras: true };
+
+/** The gateway keeps the last 100 operation ids per position (RECENT_OPS_KEPT); so does the raw side. */
+export const RECENT_OPS_KEPT = 100;
+/** Positions written in parallel within one request, as the gateway's InventoryService does (POSITION_CONCURRENCY). */
+export const IN_REQUEST_CONCURRENCY = 8;
+/** Who the raw side's ledger entries name as the writer (the gateway names the API key). */
+const RAW_WRITER = { apiKeyId: 'bench-raw', apiKey: 'bench-raw' } as const;
+const LEASE_MS = 60_000; // the gateway's default idempotency lease, 1 minute
+const RETENTION_MS = 24 * 60 * 60 * 1000; // and its retention, 24 hours
+const MAX_RACE_RETRIES = 20; // as PositionWriter
+
+export interface AdjustmentItem {
+  readonly sku: string;
+  readonly location: string;
+  readonly delta: number;
+  readonly reason: 'SALE' | 'RETURN' | 'RECEIPT';
+  readonly referenceDocument: string;
+}
+
+/** Per item, what every side answers: the quantities before and after, from the write itself. */
+export interface AppliedItem {
+  readonly onHandBefore: number;
+  readonly onHandAfter: number;
+}
+
+interface RawOp {
+  id: string;
+  delta: number;
+  /** Only with 'readCas': the floor's findAndModify cannot know them when it writes the operation. */
+  onHandBefore?: number;
+  onHandAfter?: number;
+  flags: string[];
+  at: Date;
+}
+
+export interface RawPositionDoc {
+  _id: string;
+  skuCode: string;
+  locationCode: string;
+  onHand: number;
+  reserved: number;
+  safetyStock: number;
+  lastResetAsOf: Date | null;
+  lastResetJobId: string | null;
+  lastSetAt: Date | null;
+  recentOps: RawOp[];
+  holds: { reservationId: string; quantity: number }[];
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface MovementDoc {
+  _id: string;
+  positionKey: string;
+  orderKey: string;
+  skuCode: string;
+  locationCode: string;
+  delta: number;
+  reason: string;
+  referenceDocument: string | null;
+  apiKeyId: string;
+  apiKey: string;
+  idempotencyKey: string | null;
+  onHandBefore: number;
+  onHandAfter: number;
+  flags: string[];
+  at: Date;
+}
+
+interface ClaimDoc {
+  _id: string;
+  operation: string;
+  requestHash: string;
+  state: 'IN_PROGRESS' | 'COMPLETED';
+  token: string;
+  lockedUntil: Date;
+  result: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface RawCollectionNames {
+  readonly positions: string;
+  readonly movements: string;
+  /** Idempotency claims, for designs with gatewayExtras. */
+  readonly idempotency: string;
+}
+
+export const positionKeyOf = (sku: string, location: string): string => `${sku}:${location}`;
+
+export class RawInventory {
+  readonly positions: mongo.Collection<RawPositionDoc>;
+  readonly movements: mongo.Collection<MovementDoc>;
+  private readonly idempotency: mongo.Collection<ClaimDoc>;
+  private readonly skus: mongo.Collection<{ _id: string }>;
+  private readonly locations: mongo.Collection<{ _id: string }>;
+
+  constructor(
+    db: mongo.Db,
+    names: RawCollectionNames,
+    private readonly design: RawDesign,
+  ) {
+    this.positions = db.collection<RawPositionDoc>(names.positions);
+    this.movements = db.collection<MovementDoc>(names.movements);
+    this.idempotency = db.collection<ClaimDoc>(names.idempotency);
+    this.skus = db.collection<{ _id: string }>('skus');
+    this.locations = db.collection<{ _id: string }>('locations');
+  }
+
+  /**
+   * The gateway's indexes on its own collections, created on this side's: both sides then maintain the same
+   * index entries per write, and the store serves (or scans for) the same filters on both.
+   */
+  async copyIndexes(from: { readonly positions: mongo.Collection; readonly movements: mongo.Collection; readonly idempotency: mongo.Collection }): Promise<void> {
+    // createIndexes does not depend on the document type.
+    const pairs: [mongo.Collection, { createIndexes(indexes: mongo.IndexDescription[]): Promise<string[]> }][] = [
+      [from.positions, this.positions],
+      [from.movements, this.movements],
+    ];
+    if (this.design.gatewayExtras) pairs.push([from.idempotency, this.idempotency]);
+    for (const [source, target] of pairs) {
+      const indexes = (await source.listIndexes().toArray()).filter((index) => index['name'] !== '_id_');
+      if (indexes.length === 0) continue;
+      await target.createIndexes(
+        indexes.map((index): mongo.IndexDescription => ({
+          key: index['key'] as Record<string, mongo.IndexDirection>,
+          name: index['name'] as string,
+          ...(index['unique'] === true ? { unique: true } : {}),
+          ...(typeof index['expireAfterSeconds'] === 'number' ? { expireAfterSeconds: index['expireAfterSeconds'] } : {}),
+        })),
+      );
+    }
+  }
+
+  /** Creates each position with `onHand` as a RECEIPT, with its ledger entry: what the gateway side gets through the API. */
+  async createPositions(keys: readonly { sku: string; location: string }[], onHand: number, requestId: string): Promise<void> {
+    const at = new Date();
+    const chunk = 500;
+    for (let start = 0; start < keys.length; start += chunk) {
+      const requestKey = `${requestId}-${start / chunk}`;
+      const slice = keys.slice(start, start + chunk);
+      const opIds = slice.map((_, i) => opIdOf(requestKey, i));
+      await this.positions.insertMany(
+        slice.map(({ sku, location }, i) => ({
+          _id: positionKeyOf(sku, location),
+          skuCode: sku,
+          locationCode: location,
+          onHand,
+          reserved: 0,
+          safetyStock: 0,
+          lastResetAsOf: null,
+          lastResetJobId: null,
+          lastSetAt: null,
+          recentOps: [{ id: opIds[i]!, delta: onHand, onHandBefore: 0, onHandAfter: onHand, flags: [], at }],
+          holds: [],
+          version: 1,
+          createdAt: at,
+          updatedAt: at,
+        })),
+      );
+      await this.movements.insertMany(slice.map(({ sku, location }, i) => movementDoc(opIds[i]!, { sku, location, delta: onHand, reason: 'RECEIPT', referenceDocument: 'BENCH-SETUP' }, requestKey, 0, at)));
+    }
+  }
+
+  /**
+   * One request's worth of adjustments, each applied exactly once per operation id `${writer}:${requestKey}:${index}`.
+   * Null when an item was not applied (not enough stock, the operation was applied before, an unknown SKU or
+   * location): the bench provokes none of these while timing, so null counts as a failed request.
+   */
+  async adjust(requestKey: string, items: readonly AdjustmentItem[]): Promise<AppliedItem[] | null> {
+    const claim = this.design.gatewayExtras ? await this.claim(requestKey, items) : null;
+    if (this.design.gatewayExtras && !(await this.referencesExist(items))) return null;
+
+    // 'upsert': each entry right after its position write, in the same task, as PositionWriter does.
+    const afterWrite = this.design.ledger === 'upsert' ? ({ movement: { _id, ...rest } }: Written) => this.movements.updateOne({ _id }, { $setOnInsert: rest }, { upsert: true }) : null;
+    const written = this.design.positionWrite === 'findAndModify' ? await this.findAndModifyAll(requestKey, items, afterWrite) : await this.readAndCasAll(requestKey, items, afterWrite);
+    if (written.some((entry) => entry === null)) return null;
+    const entries = written as Written[];
+    if (this.design.ledger === 'insert') {
+      if (entries.length === 1) await this.movements.insertOne(entries[0]!.movement);
+      else await this.movements.insertMany(entries.map((entry) => entry.movement));
+    }
+
+    if (claim) {
+      const result = { kind: 'batch', replayed: false, items: entries.map((entry, index) => ({ index, outcome: 'APPLIED', position: entry.position, movement: entry.movement, flags: [], error: null })) };
+      await this.idempotency.updateOne({ _id: claim.id, token: claim.token }, { $set: { state: 'COMPLETED', result: EJSON.stringify(result, { relaxed: false }) } });
+    }
+    return entries.map(({ movement }) => ({ onHandBefore: movement.onHandBefore, onHandAfter: movement.onHandAfter }));
+  }
+
+  /** The floor's position writes (8 at a time within a request, as the gateway). */
+  private findAndModifyAll(requestKey: string, items: readonly AdjustmentItem[], afterWrite: AfterWrite): Promise<(Written | null)[]> {
+    return pMap(
+      items,
+      async (item, index): Promise<Written | null> => {
+        const opId = opIdOf(requestKey, index);
+        const at = new Date();
+        const filter: mongo.Filter<RawPositionDoc> = { _id: positionKeyOf(item.sku, item.location), 'recentOps.id': { $ne: opId } };
+        if (item.delta < 0) filter.onHand = { $gte: -item.delta };
+        const before = await this.positions.findOneAndUpdate(
+          filter,
+          { $inc: { onHand: item.delta, version: 1 }, $set: { updatedAt: at }, $push: { recentOps: { $each: [{ id: opId, delta: item.delta, flags: [], at }], $slice: -RECENT_OPS_KEPT } } },
+          // 'before', not 'after': the embedded store can return repeated 'after' documents under concurrency (STORE.md).
+          { returnDocument: 'before', projection: { onHand: 1 } },
+        );
+        if (!before) return null;
+        const written = { position: null, movement: movementDoc(opId, item, requestKey, before.onHand, at) };
+        await afterWrite?.(written);
+        return written;
+      },
+      { concurrency: IN_REQUEST_CONCURRENCY },
+    );
+  }
+
+  /** The gateway's position writes: one read of every position, then a compare-and-set per item on the version. */
+  private async readAndCasAll(requestKey: string, items: readonly AdjustmentItem[], afterWrite: AfterWrite): Promise<(Written | null)[]> {
+    const loaded = new Map((await this.positions.find({ _id: { $in: [...new Set(items.map((item) => positionKeyOf(item.sku, item.location)))] } }).toArray()).map((doc) => [doc._id, doc]));
+    return pMap(
+      items,
+      async (item, index): Promise<Written | null> => {
+        const key = positionKeyOf(item.sku, item.location);
+        const opId = opIdOf(requestKey, index);
+        let current = loaded.get(key) ?? null;
+        for (let attempt = 0; attempt <= MAX_RACE_RETRIES && current; attempt++) {
+          if (current.recentOps.some((op) => op.id === opId)) return null; // applied before: the bench never repeats one
+          const onHandAfter = current.onHand + item.delta;
+          if (item.delta < 0 && onHandAfter < 0) return null; // the REJECT policy
+          const at = new Date();
+          const op = { id: opId, delta: item.delta, onHandBefore: current.onHand, onHandAfter, flags: [], at };
+          const result = await this.positions.updateOne(
+            { _id: key, version: current.version },
+            { $set: { onHand: onHandAfter, safetyStock: current.safetyStock, updatedAt: at }, $inc: { version: 1 }, $push: { recentOps: { $each: [op], $slice: -RECENT_OPS_KEPT } } },
+          );
+          if (result.matchedCount === 1) {
+            const position = { ...current, onHand: onHandAfter, version: current.version + 1, updatedAt: at, recentOps: [...current.recentOps, op] };
+            loaded.set(key, position);
+            const written = { position, movement: movementDoc(opId, item, requestKey, current.onHand, at) };
+            await afterWrite?.(written);
+            return written;
+          }
+          current = await this.positions.findOne({ _id: key });
+        }
+        return null;
+      },
+      { concurrency: IN_REQUEST_CONCURRENCY },
+    );
+  }
+
+  /** The gateway's idempotency claim: a hash of the request, inserted IN_PROGRESS under a lease. */
+  private async claim(requestKey: string, items: readonly AdjustmentItem[]): Promise<{ id: string; token: string }> {
+    const id = `${RAW_WRITER.apiKeyId}:${requestKey}`;
+    const now = new Date();
+    const token = randomUUID();
+    const requestHash = createHash('sha256').update(stableStringify({ operation: 'adjustInventory', input: { input: items } })).digest('hex');
+    await this.idempotency.insertOne({ _id: id, operation: 'adjustInventory', requestHash, state: 'IN_PROGRESS', token, lockedUntil: new Date(now.getTime() + LEASE_MS), result: null, createdAt: now, expiresAt: new Date(now.getTime() + RETENTION_MS) });
+    return { id, token };
+  }
+
+  /** The gateway's reference checks: the SKUs and the locations, each read by `$in`, in parallel. */
+  private async referencesExist(items: readonly AdjustmentItem[]): Promise<boolean> {
+    const [skus, locations] = await Promise.all([
+      this.skus.find({ _id: { $in: [...new Set(items.map((item) => item.sku))] } }).toArray(),
+      this.locations.find({ _id: { $in: [...new Set(items.map((item) => item.location))] } }).toArray(),
+    ]);
+    const knownSkus = new Set(skus.map((sku) => sku._id));
+    const knownLocations = new Set(locations.map((location) => location._id));
+    return items.every((item) => knownSkus.has(item.sku) && knownLocations.has(item.location));
+  }
+}
+
+interface Written {
+  /** The position after the write, as the gateway keeps it for its stored result ('readCas' only). */
+  readonly position: RawPositionDoc | null;
+  readonly movement: MovementDoc;
+}
+
+type AfterWrite = ((written: Written) => Promise<unknown>) | null;
+
+const opIdOf = (requestKey: string, index: number): string => `${RAW_WRITER.apiKeyId}:${requestKey}:${index}`;
+
+function movementDoc(opId: string, item: AdjustmentItem, idempotencyKey: string, onHandBefore: number, at: Date): MovementDoc {
+  return {
+    _id: opId,
+    positionKey: positionKeyOf(item.sku, item.location),
+    orderKey: `${at.toISOString()}|${opId}`,
+    skuCode: item.sku,
+    locationCode: item.location,
+    delta: item.delta,
+    reason: item.reason,
+    referenceDocument: item.referenceDocument,
+    ...RAW_WRITER,
+    idempotencyKey,
+    onHandBefore,
+    onHandAfter: onHandBefore + item.delta,
+    flags: [],
+    at,
+  };
+}
