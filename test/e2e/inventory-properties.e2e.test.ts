@@ -106,3 +106,25 @@ describe('a gateway killed between the position write and the ledger write', () 
     }
   });
 });
+
+describe('a gateway SIGKILLed mid-batch', () => {
+  it('loses nothing and applies nothing twice when the client retries elsewhere', async () => {
+    // Paused right after its first position write, then killed by the operating system: no handler runs.
+    const victim = await startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName, FAILPOINTS: 'inventory.after-position-write=pause' } });
+    const before = await Promise.all(SKUS.map(async (sku) => ({ onHand: await onHandOf(sku), movements: await movementCount(sku) })));
+    const items = SKUS.map((sku, i) => ({ sku, location: 'L', delta: -(i + 1), reason: 'SALE' }));
+
+    const doomed = graphqlClient(victim.url, key)(adjustInventory, { items, key: 'sigkill-1' });
+    await victim.waitForOutput(/"msg":"failpoint paused"/);
+    victim.process.kill('SIGKILL');
+    await expect(doomed).rejects.toThrow();
+    expect(await victim.exited()).toBeNull(); // killed by a signal, not exited
+
+    const retried = await settle(async () => (await clients[0]!(adjustInventory, { items, key: 'sigkill-1' })).data?.adjustInventory);
+    expect(retried).toMatchObject({ __typename: 'InventoryBatchResult', items: SKUS.map(() => ({ outcome: 'APPLIED' })) });
+    for (const [i, sku] of SKUS.entries()) {
+      expect(await onHandOf(sku)).toBe(before[i]!.onHand - (i + 1));
+      expect(await movementCount(sku)).toBe(before[i]!.movements + 1);
+    }
+  });
+});
