@@ -13,7 +13,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { mongo } from 'mongoose';
 import { DEFAULT_SERVER_SELECTION_TIMEOUT_MS } from '../src/store/connection.js';
 import { startEmbeddedStore } from '../src/store/embedded-store.js';
-import { Cleanup } from './lib/cleanup.js';
+import { runBenchProgram } from './lib/bench-main.js';
+import type { Cleanup } from './lib/cleanup.js';
 import { CpuMeter, findJavaChildPid, sumCpu, type CpuUse } from './lib/cpu-meter.js';
 import { startGatewayProcess } from './lib/gateway-process.js';
 import { checkLedger, checkSameShape, type LedgerSummary } from './lib/inventory-checks.js';
@@ -21,7 +22,6 @@ import { GatewayAdjuster } from './lib/inventory-gateway.js';
 import { INVENTORY_USAGE, parseInventoryOptions, type InventoryBenchOptions, type InventoryPhase } from './lib/inventory-options.js';
 import { RAW_FLOOR, RAW_GATEWAY_PATTERN, RAW_READ_CAS, RawInventory, RECENT_OPS_KEPT, type AdjustmentItem, type AppliedItem, type RawDesign } from './lib/inventory-raw.js';
 import { formatInventoryJsonLine, formatInventoryReport, type InventoryPhaseResult, type InventoryReport, type InventorySide, type SideName } from './lib/inventory-report.js';
-import { UsageError } from './lib/options.js';
 import { RawReads } from './lib/raw-reads.js';
 import { shuffled } from './lib/stats.js';
 import { commandsPerRequest, storeCommandCounts } from './lib/store-commands.js';
@@ -313,46 +313,11 @@ async function measurePhase(bench: Bench, phase: InventoryPhase): Promise<Invent
   return { phase, name, itemsPerRequest, gateway, raw, rawCas, pattern: bySide.pattern ?? null, ratio: gateway.itemsPerSecond / raw.itemsPerSecond, ratioReadCas: gateway.itemsPerSecond / rawCas.itemsPerSecond };
 }
 
-async function main(): Promise<number> {
-  let options: InventoryBenchOptions | 'help';
-  try {
-    options = parseInventoryOptions(process.argv.slice(2), process.env);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
-  if (options === 'help') {
-    process.stdout.write(INVENTORY_USAGE);
-    return 0;
-  }
-
-  const cleanup = new Cleanup();
-  const abort = (why: string, code: number): void => {
-    progress(`${why}: stopping everything the bench started`);
-    void cleanup.run().finally(() => process.exit(code));
-  };
-  process.once('SIGINT', () => abort('interrupted', 130));
-  process.once('SIGTERM', () => abort('terminated', 143));
-  const watchdog = setTimeout(() => abort(`still running after ${options.hardLimitSeconds} s`, 1), options.hardLimitSeconds * 1000);
-  watchdog.unref();
-
-  try {
-    const report = await runBench(options, cleanup);
-    process.stdout.write(`${formatInventoryReport(report)}\n`);
-    process.stdout.write(`${formatInventoryJsonLine(report)}\n`);
-    const failed = report.phases.some((p) => [p.gateway, p.raw, p.rawCas, p.pattern].some((side) => (side?.failed ?? 0) > 0));
-    return failed ? 1 : 0;
-  } catch (error) {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
-  } finally {
-    clearTimeout(watchdog);
-    progress('stopping the gateway and the store');
-    await cleanup.run();
-  }
-}
-
-process.exitCode = await main();
+process.exitCode = await runBenchProgram({
+  parse: parseInventoryOptions,
+  usage: INVENTORY_USAGE,
+  run: runBench,
+  print: (report) => [formatInventoryReport(report), formatInventoryJsonLine(report)],
+  failed: (report) => report.phases.some((p) => [p.gateway, p.raw, p.rawCas, p.pattern].some((side) => (side?.failed ?? 0) > 0)),
+  progress,
+});

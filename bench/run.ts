@@ -10,11 +10,12 @@ import { isDeepStrictEqual } from 'node:util';
 import { mongo } from 'mongoose';
 import { DEFAULT_SERVER_SELECTION_TIMEOUT_MS } from '../src/store/connection.js';
 import { startEmbeddedStore } from '../src/store/embedded-store.js';
-import { Cleanup } from './lib/cleanup.js';
+import type { Cleanup } from './lib/cleanup.js';
+import { runBenchProgram } from './lib/bench-main.js';
 import { CpuMeter, findJavaChildPid, sumCpu, type CpuUse } from './lib/cpu-meter.js';
 import { startGatewayProcess } from './lib/gateway-process.js';
 import { GraphqlClient, PAGE_QUERY, PAGE_SIZE, SKU_SCALARS_QUERY, SKU_WITH_RELATIONS_QUERY, skuBodies } from './lib/graphql-client.js';
-import { parseOptions, USAGE, UsageError, type BenchOptions } from './lib/options.js';
+import { parseOptions, USAGE, type BenchOptions } from './lib/options.js';
 import { RawReads, type PageNode } from './lib/raw-reads.js';
 import { formatJsonLine, formatReport, type BenchReport, type LatencyResult, type ThroughputResult } from './lib/report.js';
 import { shuffled, summarize } from './lib/stats.js';
@@ -248,45 +249,10 @@ async function pageLatency(options: BenchOptions, client: GraphqlClient, raw: Ra
   };
 }
 
-async function main(): Promise<number> {
-  let options: BenchOptions | 'help';
-  try {
-    options = parseOptions(process.argv.slice(2), process.env);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
-  if (options === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-
-  const cleanup = new Cleanup();
-  const abort = (why: string, code: number): void => {
-    progress(`${why}: stopping everything the bench started`);
-    void cleanup.run().finally(() => process.exit(code));
-  };
-  process.once('SIGINT', () => abort('interrupted', 130));
-  process.once('SIGTERM', () => abort('terminated', 143));
-  const watchdog = setTimeout(() => abort(`still running after ${options.hardLimitSeconds} s`, 1), options.hardLimitSeconds * 1000);
-  watchdog.unref();
-
-  try {
-    const report = await runBench(options, cleanup);
-    process.stdout.write(`${formatReport(report)}\n`);
-    process.stdout.write(`${formatJsonLine(report)}\n`);
-    return 0;
-  } catch (error) {
-    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    return 1;
-  } finally {
-    clearTimeout(watchdog);
-    progress('stopping the gateway and the store');
-    await cleanup.run();
-  }
-}
-
-process.exitCode = await main();
+process.exitCode = await runBenchProgram({
+  parse: parseOptions,
+  usage: USAGE,
+  run: runBench,
+  print: (report) => [formatReport(report), formatJsonLine(report)],
+  progress,
+});

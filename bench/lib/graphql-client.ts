@@ -21,14 +21,17 @@ export interface GraphqlResponse<T> {
  * the client adds as little as possible to what is timed.
  */
 export class GraphqlClient {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  private readonly agent: Agent;
   private readonly target: URL;
 
   constructor(
     url: string,
     private readonly apiKey: string,
     private readonly timeoutMs = 10_000, // 10 seconds: far above any sample, only catches a hung gateway
+    /** One for sequential samples; one per worker for a closed loop of concurrent requests. */
+    sockets = 1,
   ) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: sockets });
     this.target = new URL(url);
   }
 

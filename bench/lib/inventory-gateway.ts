@@ -1,5 +1,4 @@
-import { Agent, request } from 'node:http';
-import type { GraphqlResponse } from './graphql-client.js';
+import { GraphqlClient } from './graphql-client.js';
 import type { AdjustmentItem, AppliedItem } from './inventory-raw.js';
 
 /**
@@ -27,17 +26,15 @@ export function adjustBody(key: string, items: readonly AdjustmentItem[]): Buffe
  * with batches of 100 a request takes a second or more, which autocannon would cut off and drop).
  */
 export class GatewayAdjuster {
-  private readonly agent: Agent;
-  private readonly target: URL;
+  private readonly client: GraphqlClient;
 
   constructor(
     url: string,
-    private readonly apiKey: string,
+    apiKey: string,
     sockets: number,
-    private readonly timeoutMs = 60_000, // 60 seconds: far above any batch, only catches a hung gateway
+    timeoutMs = 60_000, // 60 seconds: far above any batch, only catches a hung gateway
   ) {
-    this.agent = new Agent({ keepAlive: true, maxSockets: sockets });
-    this.target = new URL(url);
+    this.client = new GraphqlClient(url, apiKey, timeoutMs, sockets);
   }
 
   /**
@@ -45,7 +42,7 @@ export class GatewayAdjuster {
    * item exactly once (an error, a rejection, or a replay of an earlier request).
    */
   async adjust(key: string, items: readonly AdjustmentItem[]): Promise<AppliedItem[] | null> {
-    const data = await this.post<AdjustResult>(adjustBody(key, items));
+    const data = await this.client.post<AdjustResult>(adjustBody(key, items));
     const result = data.adjustInventory;
     if (!('items' in result) || result.replayed || result.items.length !== items.length) return null;
     const applied: AppliedItem[] = [];
@@ -58,44 +55,10 @@ export class GatewayAdjuster {
 
   /** The raw response, for checks that need replays and typed errors. */
   async adjustRaw(key: string, items: readonly AdjustmentItem[]): Promise<AdjustResult['adjustInventory']> {
-    return (await this.post<AdjustResult>(adjustBody(key, items))).adjustInventory;
-  }
-
-  post<T>(body: Buffer): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const req = request(
-        this.target,
-        {
-          method: 'POST',
-          agent: this.agent,
-          timeout: this.timeoutMs,
-          headers: { 'content-type': 'application/json', 'content-length': body.length, authorization: `Bearer ${this.apiKey}` },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', reject);
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: GraphqlResponse<T>;
-            try {
-              parsed = JSON.parse(text) as GraphqlResponse<T>;
-            } catch {
-              reject(new Error(`GraphQL response is not JSON (HTTP ${res.statusCode}): ${text.slice(0, 300)}`));
-              return;
-            }
-            if (res.statusCode !== 200 || parsed.errors?.length || parsed.data === undefined) reject(new Error(`GraphQL request failed (HTTP ${res.statusCode}): ${text.slice(0, 300)}`));
-            else resolve(parsed.data);
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`GraphQL request timed out after ${this.timeoutMs} ms`)));
-      req.on('error', reject);
-      req.end(body);
-    });
+    return (await this.client.post<AdjustResult>(adjustBody(key, items))).adjustInventory;
   }
 
   close(): void {
-    this.agent.destroy();
+    this.client.close();
   }
 }
