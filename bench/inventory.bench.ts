@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { mongo } from 'mongoose';
 import { DEFAULT_SERVER_SELECTION_TIMEOUT_MS } from '../src/store/connection.js';
-import { startEmbeddedStore } from '../src/store/embedded-store.js';
 import { runBenchProgram } from './lib/bench-main.js';
+import { openBenchStore, progress } from './lib/bench-store.js';
 import type { Cleanup } from './lib/cleanup.js';
-import { CpuMeter, findJavaChildPid, sumCpu, type CpuUse } from './lib/cpu-meter.js';
+import { CpuMeter, sumCpu, type CpuUse } from './lib/cpu-meter.js';
 import { startGatewayProcess } from './lib/gateway-process.js';
 import { checkLedger, checkSameShape, type LedgerSummary } from './lib/inventory-checks.js';
 import { GatewayAdjuster } from './lib/inventory-gateway.js';
@@ -39,25 +39,8 @@ const PHASES: Readonly<Record<InventoryPhase, { readonly name: string; readonly 
 /** The demo key with inventory:write and no channel binding: it may write at every location. */
 const API_KEY_NAME = 'demo-erp';
 
-const progress = (message: string): void => {
-  process.stderr.write(`bench: ${message}\n`);
-};
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
-interface Store {
-  readonly uri: string;
-  readonly label: string;
-  readonly pid: number | null;
-}
-
-async function openStore(cleanup: Cleanup): Promise<Store> {
-  const externalUri = process.env['MONGODB_URI'];
-  if (externalUri) return { uri: externalUri, label: 'MONGODB_URI', pid: null };
-  progress('starting the embedded store (mongo-java-server, memory backend)');
-  const store = await startEmbeddedStore({ backend: 'memory' });
-  cleanup.add('stop the embedded store', () => store.stop());
-  return { uri: store.uri, label: 'embedded mongo-java-server 1.47 (memory backend)', pid: findJavaChildPid() };
-}
 
 /** One side of the comparison: how it adjusts, where it writes, and what its clients were told was applied. */
 interface Side {
@@ -85,7 +68,7 @@ interface Bench {
 
 async function runBench(options: InventoryBenchOptions, cleanup: Cleanup): Promise<InventoryReport> {
   const loadAtStart = loadavg()[0] ?? 0;
-  const store = await openStore(cleanup);
+  const store = await openBenchStore(cleanup);
   const dbName = `bench_inv_${Date.now().toString(36)}_${process.pid}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'rsg-bench-inv-'));
   cleanup.add('remove the temporary DATA_DIR', async () => rmSync(dataDir, { recursive: true, force: true }));

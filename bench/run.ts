@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { mongo } from 'mongoose';
 import { DEFAULT_SERVER_SELECTION_TIMEOUT_MS } from '../src/store/connection.js';
-import { startEmbeddedStore } from '../src/store/embedded-store.js';
 import type { Cleanup } from './lib/cleanup.js';
 import { runBenchProgram } from './lib/bench-main.js';
-import { CpuMeter, findJavaChildPid, sumCpu, type CpuUse } from './lib/cpu-meter.js';
+import { openBenchStore, progress } from './lib/bench-store.js';
+import { CpuMeter, sumCpu, type CpuUse } from './lib/cpu-meter.js';
 import { startGatewayProcess } from './lib/gateway-process.js';
 import { GraphqlClient, PAGE_QUERY, PAGE_SIZE, SKU_SCALARS_QUERY, SKU_WITH_RELATIONS_QUERY, skuBodies } from './lib/graphql-client.js';
 import { parseOptions, USAGE, type BenchOptions } from './lib/options.js';
@@ -27,30 +27,12 @@ const CHECKED_CODES = 25;
 /** An unbound read key: sees every channel's mappings, as the raw reads do. */
 const API_KEY_NAME = 'demo-analyst';
 
-const progress = (message: string): void => {
-  process.stderr.write(`bench: ${message}\n`);
-};
 
-interface Store {
-  readonly uri: string;
-  readonly label: string;
-  /** The embedded store's JVM, for CPU accounting; null for MONGODB_URI. */
-  readonly pid: number | null;
-}
-
-async function openStore(cleanup: Cleanup): Promise<Store> {
-  const externalUri = process.env['MONGODB_URI'];
-  if (externalUri) return { uri: externalUri, label: 'MONGODB_URI', pid: null };
-  progress('starting the embedded store (mongo-java-server, memory backend)');
-  const store = await startEmbeddedStore({ backend: 'memory' });
-  cleanup.add('stop the embedded store', () => store.stop());
-  return { uri: store.uri, label: 'embedded mongo-java-server 1.47 (memory backend)', pid: findJavaChildPid() };
-}
 
 async function runBench(options: BenchOptions, cleanup: Cleanup): Promise<BenchReport> {
   // Anything else busy on a 2-core machine shows in every figure; the report says how busy it was.
   const loadAtStart = loadavg()[0] ?? 0;
-  const store = await openStore(cleanup);
+  const store = await openBenchStore(cleanup);
   // A fresh database, so the gateway seeds it and a shared MONGODB_URI server is left as it was found.
   const dbName = `bench_${Date.now().toString(36)}_${process.pid}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'rsg-bench-'));

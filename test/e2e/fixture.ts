@@ -1,4 +1,5 @@
 import type { App } from '../../src/app/app.js';
+import type { Scope } from '../../src/domain/access/access.types.js';
 import { startGatewayProcess, type GatewayProcess } from '../utils/gateway-process.js';
 import { graphqlClient, type GraphqlClient } from '../utils/graphql-client.js';
 import { createKey, openTestApp, uniqueDbName } from '../utils/test-store.js';
@@ -73,4 +74,34 @@ export function gtin13(sequence: number): string {
   const body = `400${String(sequence).padStart(9, '0')}`;
   const sum = [...body].reverse().reduce((acc, digit, i) => acc + Number(digit) * (i % 2 === 0 ? 3 : 1), 0);
   return body + String((10 - (sum % 10)) % 10);
+}
+
+export interface GatewayPair {
+  readonly app: App;
+  readonly dbName: string;
+  /** An unbound key with the scopes asked for. */
+  readonly key: string;
+  readonly gateways: readonly GatewayProcess[];
+  /** One client per gateway, with `key`. */
+  readonly clients: readonly GraphqlClient[];
+  close(): Promise<void>;
+}
+
+/** Two gateway processes on one fresh database: for properties that must hold across replicas. */
+export async function startGatewayPair(name: string, scopes: Scope[], env: Record<string, string> = {}): Promise<GatewayPair> {
+  const dbName = uniqueDbName(name);
+  const app = await openTestApp(dbName);
+  const key = await createKey(app, 'erp', scopes);
+  const gateways = await Promise.all([0, 1].map(() => startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName } })));
+  return {
+    app,
+    dbName,
+    key,
+    gateways,
+    clients: gateways.map((gateway) => graphqlClient(gateway.url, key)),
+    async close() {
+      await Promise.all(gateways.map((gateway) => gateway.stop()));
+      await app.close();
+    },
+  };
 }

@@ -1,40 +1,32 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import type { App } from '../../src/app/app.js';
-import { startGatewayProcess, type GatewayProcess } from '../utils/gateway-process.js';
+import { startGatewayProcess } from '../utils/gateway-process.js';
 import { settle } from '../utils/settle.js';
+import { startGatewayPair, type GatewayPair } from './fixture.js';
 import { graphqlClient, type GraphqlClient } from '../utils/graphql-client.js';
-import { createKey, openTestApp, uniqueDbName } from '../utils/test-store.js';
-import { adjustInventory, inventoryMovements, inventoryPosition, setInventory, type InventoryResult } from './inventory-operations.js';
+import { adjustInventory, inventoryMovements, inventoryPosition, setInventory } from './inventory-operations.js';
 import { upsertLocations, upsertProducts, upsertSkus } from './operations.js';
 
 /** A short lease, so a retry takes over from a crashed or slow holder within the test. */
 const env = { IDEMPOTENCY_LEASE_MS: '300' };
 const SKUS = ['S-0', 'S-1', 'S-2'];
 
-let app: App;
+let pair: GatewayPair;
 let dbName: string;
 let key: string;
-let gateways: GatewayProcess[] = [];
-let clients: GraphqlClient[] = [];
+let clients: readonly GraphqlClient[] = [];
 
 beforeAll(async () => {
-  dbName = uniqueDbName('inventory_properties');
-  app = await openTestApp(dbName);
-  key = await createKey(app, 'erp', ['catalog:read', 'catalog:write', 'inventory:read', 'inventory:write']);
-  gateways = await Promise.all([0, 1].map(() => startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName } })));
-  clients = gateways.map((gateway) => graphqlClient(gateway.url, key));
+  pair = await startGatewayPair('inventory_properties', ['catalog:read', 'catalog:write', 'inventory:read', 'inventory:write'], env);
+  ({ dbName, key, clients } = pair);
   const [a] = clients as [GraphqlClient];
   await a(upsertLocations, { input: [{ code: 'L', name: 'DC', kind: 'DISTRIBUTION_CENTER', region: 'EU', timezone: 'UTC', negativeStockPolicy: 'ALLOW' }] });
   await a(upsertProducts, { input: [{ code: 'P', title: 'P' }] });
   await a(upsertSkus, { input: [...SKUS, 'S-SET'].map((code) => ({ code, productCode: 'P', title: code })) });
 });
 
-afterAll(async () => {
-  await Promise.all(gateways.map((gateway) => gateway.stop()));
-  await app?.close();
-});
+afterAll(() => pair?.close());
 
 const onHandOf = async (sku: string) => (await clients[0]!(inventoryPosition, { sku, location: 'L' })).data?.inventoryPosition?.onHand ?? 0;
 const movementCount = async (sku: string) => (await clients[0]!(inventoryMovements, { sku, location: 'L', first: 0 })).data?.inventoryMovements.totalCount ?? 0;

@@ -1,29 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import type { App } from '../../src/app/app.js';
-import { startGatewayProcess, type GatewayProcess } from '../utils/gateway-process.js';
+import { startGatewayProcess } from '../utils/gateway-process.js';
 import { settle } from '../utils/settle.js';
+import { startGatewayPair, type GatewayPair } from './fixture.js';
 import { graphqlClient, type GraphqlClient } from '../utils/graphql-client.js';
-import { createKey, openTestApp, uniqueDbName } from '../utils/test-store.js';
 import { upsertProducts, upsertSkus } from './operations.js';
-import { priceHistory, priceOf, setPrices, upsertPriceLists, type SetPricesView } from './price-operations.js';
+import { priceHistory, priceOf, setPrices, upsertPriceLists } from './price-operations.js';
 
 /** A short lease, so a retry takes over from a crashed holder within the test. */
 const env = { IDEMPOTENCY_LEASE_MS: '300' };
 const SKUS = ['S-0', 'S-1', 'S-2', 'S-3', 'S-4', 'S-5'];
 
-let app: App;
+let pair: GatewayPair;
 let dbName: string;
 let key: string;
-let gateways: GatewayProcess[] = [];
-let clients: GraphqlClient[] = [];
+let clients: readonly GraphqlClient[] = [];
 
 beforeAll(async () => {
-  dbName = uniqueDbName('prices_crash');
-  app = await openTestApp(dbName);
-  key = await createKey(app, 'erp', ['catalog:read', 'catalog:write', 'prices:write']);
-  gateways = await Promise.all([0, 1].map(() => startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName } })));
-  clients = gateways.map((gateway) => graphqlClient(gateway.url, key));
+  pair = await startGatewayPair('prices_crash', ['catalog:read', 'catalog:write', 'prices:write'], env);
+  ({ dbName, key, clients } = pair);
   const [a] = clients as [GraphqlClient];
   await a(upsertProducts, { input: [{ code: 'P', title: 'P' }] });
   await a(upsertSkus, { input: SKUS.map((code) => ({ code, productCode: 'P', title: code })) });
@@ -31,10 +26,7 @@ beforeAll(async () => {
   await a(setPrices, { priceList: 'BASE', items: SKUS.map((sku) => ({ sku, amount: 100 })), key: 'seed' });
 });
 
-afterAll(async () => {
-  await Promise.all(gateways.map((gateway) => gateway.stop()));
-  await app?.close();
-});
+afterAll(() => pair?.close());
 
 const priceOfSku = async (sku: string) => (await clients[0]!(priceOf, { priceList: 'BASE', sku })).data?.price;
 const historyCount = async (sku: string) => (await clients[0]!(priceHistory, { priceList: 'BASE', sku, first: 0 })).data?.priceHistory.totalCount ?? 0;
