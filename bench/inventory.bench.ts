@@ -7,13 +7,13 @@
  *   npx tsx bench/inventory.bench.ts [--quick] [--aged] [--decompose] [--only=single|batch]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { mongo } from 'mongoose';
 import { DEFAULT_SERVER_SELECTION_TIMEOUT_MS } from '../src/store/connection.js';
 import { runBenchProgram } from './lib/bench-main.js';
-import { openBenchStore, progress } from './lib/bench-store.js';
+import { machineEnvironment, openBenchStore, progress } from './lib/bench-store.js';
 import type { Cleanup } from './lib/cleanup.js';
 import { CpuMeter, sumCpu, type CpuUse } from './lib/cpu-meter.js';
 import { startGatewayProcess } from './lib/gateway-process.js';
@@ -151,13 +151,7 @@ async function runBench(options: InventoryBenchOptions, cleanup: Cleanup): Promi
 
   return {
     environment: {
-      node: process.versions.node,
-      platform: `${process.platform} ${process.arch}`,
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model.trim() ?? 'unknown CPU',
-      memoryGb: Math.round(totalmem() / 2 ** 30),
-      loadAverageAtStart: loadAtStart,
-      store: store.label,
+      ...machineEnvironment(store, loadAtStart),
       skuCount: skuCodes.length,
       positions: positions.length,
       locations: LOCATIONS,

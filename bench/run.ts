@@ -4,14 +4,14 @@
  * MongoDB, and both sides share its speed and this machine's cores.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { mongo } from 'mongoose';
 import { DEFAULT_SERVER_SELECTION_TIMEOUT_MS } from '../src/store/connection.js';
 import type { Cleanup } from './lib/cleanup.js';
 import { runBenchProgram } from './lib/bench-main.js';
-import { openBenchStore, progress } from './lib/bench-store.js';
+import { machineEnvironment, openBenchStore, progress } from './lib/bench-store.js';
 import { CpuMeter, sumCpu, type CpuUse } from './lib/cpu-meter.js';
 import { startGatewayProcess } from './lib/gateway-process.js';
 import { GraphqlClient, PAGE_QUERY, PAGE_SIZE, SKU_SCALARS_QUERY, SKU_WITH_RELATIONS_QUERY, skuBodies } from './lib/graphql-client.js';
@@ -70,13 +70,7 @@ async function runBench(options: BenchOptions, cleanup: Cleanup): Promise<BenchR
 
   return {
     environment: {
-      node: process.versions.node,
-      platform: `${process.platform} ${process.arch}`,
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model.trim() ?? 'unknown CPU',
-      memoryGb: Math.round(totalmem() / 2 ** 30),
-      loadAverageAtStart: loadAtStart,
-      store: store.label,
+      ...machineEnvironment(store, loadAtStart),
       skuCount: codes.length,
     },
     settings: {

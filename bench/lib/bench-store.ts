@@ -1,3 +1,4 @@
+import { cpus, totalmem } from 'node:os';
 import { startEmbeddedStore } from '../../src/store/embedded-store.js';
 import type { Cleanup } from './cleanup.js';
 import { findJavaChildPid } from './cpu-meter.js';
@@ -22,4 +23,17 @@ export async function openBenchStore(cleanup: Cleanup): Promise<BenchStore> {
   const store = await startEmbeddedStore({ backend: 'memory' });
   cleanup.add('stop the embedded store', () => store.stop());
   return { uri: store.uri, label: 'embedded mongo-java-server 1.47 (memory backend)', pid: findJavaChildPid() };
+}
+
+/** The machine and store a run measured, printed with every report so figures are never read without them. */
+export function machineEnvironment(store: BenchStore, loadAverageAtStart: number) {
+  return {
+    node: process.versions.node,
+    platform: `${process.platform} ${process.arch}`,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown CPU',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    loadAverageAtStart,
+    store: store.label,
+  };
 }
