@@ -1,5 +1,6 @@
 import mongoose, { type Connection } from 'mongoose';
 import type { CommandStartedEvent } from 'mongodb';
+import { OutboxSignal } from './outbox.js';
 import { createRepositories, type Repositories } from './repositories/index.js';
 
 export interface StoreOptions {
@@ -17,6 +18,8 @@ export const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 10_000; // 10 seconds
 export interface Store {
   readonly connection: Connection;
   readonly repositories: Repositories;
+  /** Raised by every write that leaves an outbox entry; the change relay listens. */
+  readonly outboxSignal: OutboxSignal;
   /** True when the server answers a ping; backs /readyz. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -40,11 +43,13 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     const onCommand = options.onCommand;
     connection.getClient().on('commandStarted', (event: CommandStartedEvent) => onCommand(event.commandName));
   }
-  const repositories = createRepositories(connection);
+  const outboxSignal = new OutboxSignal();
+  const repositories = createRepositories(connection, outboxSignal);
   await ensureIndexes(connection);
   return {
     connection,
     repositories,
+    outboxSignal,
     async ping() {
       try {
         await connection.db?.command({ ping: 1 });

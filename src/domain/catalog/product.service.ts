@@ -1,3 +1,4 @@
+import { originOf } from '../changes/change-event.js';
 import { assertUnboundKey } from '../access/channel-access.js';
 import type { ProductRepository } from '../../store/repositories/product.repository.js';
 import type { BatchOutcome } from '../common/batch.js';
@@ -52,7 +53,7 @@ export class ProductService {
         const loaded = await loadByKey(this.products, plan, items.map((item) => item.code));
         const issues = requiredOnCreate(items, (item) => !loaded.has(item.code), ['title']);
         if (issues.length > 0) return invalidInput(issues);
-        return batchResult(await applyUpserts(this.products, plan, items, { now: ctx.now, loaded }));
+        return batchResult(await applyUpserts(this.products, plan, items, { now: ctx.now, origin: originOf(ctx, { idempotencyKey }), loaded }));
       },
     });
   }

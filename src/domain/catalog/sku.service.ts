@@ -1,3 +1,4 @@
+import { originOf } from '../changes/change-event.js';
 import { assertUnboundKey } from '../access/channel-access.js';
 import type { ProductRepository } from '../../store/repositories/product.repository.js';
 import type { SkuRepository } from '../../store/repositories/sku.repository.js';
@@ -75,7 +76,7 @@ export class SkuService {
           ...unknownReferences(items, (item) => item.productCode, (code) => productCodes.has(code), ['productCode'], 'Product'),
         ];
         if (issues.length > 0) return invalidInput(issues);
-        return batchResult(await applyUpserts(this.skus, upsertPlan, items, { now: ctx.now, loaded }));
+        return batchResult(await applyUpserts(this.skus, upsertPlan, items, { now: ctx.now, origin: originOf(ctx, { idempotencyKey }), loaded }));
       },
     });
   }
@@ -94,7 +95,7 @@ export class SkuService {
         const loaded = await loadByKey(this.skus, plan, items);
         const issues = unknownReferences(items, (code) => code, (code) => loaded.has(code), [], 'SKU');
         if (issues.length > 0) return invalidInput(issues);
-        return batchResult(await applyUpserts(this.skus, plan, items, { now: ctx.now, loaded }));
+        return batchResult(await applyUpserts(this.skus, plan, items, { now: ctx.now, origin: originOf(ctx, { idempotencyKey }), loaded }));
       },
     });
   }

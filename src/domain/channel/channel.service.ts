@@ -1,3 +1,4 @@
+import { originOf } from '../changes/change-event.js';
 import type { ChannelRepository } from '../../store/repositories/channel.repository.js';
 import type { LocationRepository } from '../../store/repositories/location.repository.js';
 import { assertUnboundKey, canSeeChannel } from '../access/channel-access.js';
@@ -73,7 +74,7 @@ export class ChannelService {
           ),
         ];
         if (issues.length > 0) return invalidInput(issues);
-        return batchResult(await applyUpserts(this.channels, plan, items, { now: ctx.now, loaded }));
+        return batchResult(await applyUpserts(this.channels, plan, items, { now: ctx.now, origin: originOf(ctx, { idempotencyKey }), loaded }));
       },
     });
   }

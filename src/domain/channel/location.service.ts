@@ -1,3 +1,4 @@
+import { originOf } from '../changes/change-event.js';
 import { assertUnboundKey } from '../access/channel-access.js';
 import type { LocationRepository } from '../../store/repositories/location.repository.js';
 import { batchResult, type BatchOutcome } from '../common/batch.js';
@@ -49,7 +50,7 @@ export class LocationService {
         const loaded = await loadByKey(this.locations, plan, items.map((item) => item.code));
         const issues = requiredOnCreate(items, (item) => !loaded.has(item.code), ['name', 'kind', 'region', 'timezone']);
         if (issues.length > 0) return invalidInput(issues);
-        return batchResult(await applyUpserts(this.locations, plan, items, { now: ctx.now, loaded }));
+        return batchResult(await applyUpserts(this.locations, plan, items, { now: ctx.now, origin: originOf(ctx, { idempotencyKey }), loaded }));
       },
     });
   }

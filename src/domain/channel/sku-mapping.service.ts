@@ -1,3 +1,4 @@
+import { originOf } from '../changes/change-event.js';
 import type { ChannelRepository } from '../../store/repositories/channel.repository.js';
 import type { SkuMappingQuery, SkuMappingRepository } from '../../store/repositories/sku-mapping.repository.js';
 import type { SkuRepository } from '../../store/repositories/sku.repository.js';
@@ -115,7 +116,7 @@ export class SkuMappingService {
           }),
         ];
         if (issues.length > 0) return invalidInput(issues);
-        return batchResult(await applyUpserts(this.mappings, plan, items, { now: ctx.now, loaded }));
+        return batchResult(await applyUpserts(this.mappings, plan, items, { now: ctx.now, origin: originOf(ctx, { idempotencyKey }), loaded }));
       },
     });
   }
@@ -139,7 +140,7 @@ export class SkuMappingService {
           loaded.has(plan.keyOf(code)) ? [] : [{ index, path: [], code: 'UNKNOWN_REFERENCE' as const, message: `SKU "${code}" has no mapping in channel "${channelCode}".` }],
         );
         if (issues.length > 0) return invalidInput(issues);
-        return batchResult(await applyUpserts(this.mappings, plan, items, { now: ctx.now, loaded }));
+        return batchResult(await applyUpserts(this.mappings, plan, items, { now: ctx.now, origin: originOf(ctx, { idempotencyKey }), loaded }));
       },
     });
   }

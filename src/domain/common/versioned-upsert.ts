@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import pMap from 'p-map';
+import { outboxEntry, type ChangeOriginValue, type OutboxEntryValue } from '../changes/change-event.js';
 import type { BatchItem } from './batch.js';
 import { DomainError } from './errors.js';
 
@@ -13,10 +14,10 @@ export interface Versioned {
 /** What a repository offers for optimistic, single-document writes. */
 export interface VersionedStore<T extends Versioned> {
   findByKeys(keys: readonly string[]): Promise<T[]>;
-  /** Resolves false when a record with the same key already exists. */
-  insert(record: T): Promise<boolean>;
+  /** Resolves false when a record with the same key already exists. `change` is written with it (its outbox). */
+  insert(record: T, change: OutboxEntryValue): Promise<boolean>;
   /** Replaces the record only if its stored version is `expectedVersion`; resolves false otherwise. */
-  replace(record: T, expectedVersion: number): Promise<boolean>;
+  replace(record: T, expectedVersion: number, change: OutboxEntryValue): Promise<boolean>;
 }
 
 export type Content<T extends Versioned> = Omit<T, keyof Versioned>;
@@ -30,6 +31,8 @@ export interface UpsertPlan<T extends Versioned, I> {
 
 export interface UpsertOptions<T> {
   readonly now: Date;
+  /** Who is writing: every created or updated record logs a change event with this origin. */
+  readonly origin: ChangeOriginValue;
   /** Records already loaded by the caller's reference checks, so they are not read twice. */
   readonly loaded?: ReadonlyMap<string, T>;
 }
@@ -53,22 +56,22 @@ export async function applyUpserts<T extends Versioned, I>(
   options: UpsertOptions<T>,
 ): Promise<BatchItem<T>[]> {
   const loaded = options.loaded ?? (await loadByKey(store, plan, inputs.map(plan.keyOf)));
-  return pMap(inputs, (input, index) => upsertOne(store, plan, input, index, loaded.get(plan.keyOf(input)) ?? null, options.now), {
+  return pMap(inputs, (input, index) => upsertOne(store, plan, input, index, loaded.get(plan.keyOf(input)) ?? null, options), {
     concurrency: WRITE_CONCURRENCY,
   });
 }
 
-async function upsertOne<T extends Versioned, I>(store: VersionedStore<T>, plan: UpsertPlan<T, I>, input: I, index: number, initial: T | null, now: Date): Promise<BatchItem<T>> {
+async function upsertOne<T extends Versioned, I>(store: VersionedStore<T>, plan: UpsertPlan<T, I>, input: I, index: number, initial: T | null, { now, origin }: UpsertOptions<T>): Promise<BatchItem<T>> {
   let current = initial;
   for (let attempt = 0; attempt <= MAX_RACE_RETRIES; attempt++) {
     const content = plan.build(current, input);
     if (current === null) {
       const record = { ...content, version: 1, createdAt: now, updatedAt: now } as T;
-      if (await store.insert(record)) return { index, outcome: 'CREATED', record };
+      if (await store.insert(record, outboxEntry(origin, now, { version: 1, data: { outcome: 'CREATED' } }))) return { index, outcome: 'CREATED', record };
     } else {
       if (isDeepStrictEqual(content, contentOf(current))) return { index, outcome: 'UNCHANGED', record: current };
       const record = { ...content, version: current.version + 1, createdAt: current.createdAt, updatedAt: now } as T;
-      if (await store.replace(record, current.version)) return { index, outcome: 'UPDATED', record };
+      if (await store.replace(record, current.version, outboxEntry(origin, now, { version: record.version, data: { outcome: 'UPDATED' } }))) return { index, outcome: 'UPDATED', record };
     }
     current = (await store.findByKeys([plan.keyOf(input)]))[0] ?? null;
   }

@@ -1,4 +1,5 @@
 import type { InventoryMovementRepository } from '../../store/repositories/inventory-movement.repository.js';
+import { originOf, outboxEntry } from '../changes/change-event.js';
 import type { InventoryPositionRepository } from '../../store/repositories/inventory-position.repository.js';
 import { failpoint } from '../../faults/failpoints.js';
 import { DomainError } from '../common/errors.js';
@@ -57,7 +58,11 @@ export class PositionWriter {
 
       const at = new Date();
       const op: AppliedOp = { id: operation.opId, delta: decision.onHand - (current?.onHand ?? 0), onHandBefore: current?.onHand ?? 0, onHandAfter: decision.onHand, flags: decision.flags, at, ...(operation.kind ? { kind: operation.kind } : {}) };
-      const change = { onHand: decision.onHand, safetyStock: decision.safetyStock, ...(decision.reserved === undefined ? {} : { reserved: decision.reserved }), ...(decision.removeHold === undefined ? {} : { removeHold: decision.removeHold }), ...(operation.kind === 'SET' ? { lastSetAt: at } : {}), op, at };
+      const entry = outboxEntry(originOf(ctx, { idempotencyKey: operation.idempotencyKey, reason: operation.reason, referenceDocument: operation.referenceDocument }), at, {
+        delta: { onHand: decision.onHand - (current?.onHand ?? 0), reserved: (decision.reserved ?? current?.reserved ?? 0) - (current?.reserved ?? 0), safetyStock: decision.safetyStock - (current?.safetyStock ?? 0) },
+        data: { flags: op.flags },
+      });
+      const change = { entry, onHand: decision.onHand, safetyStock: decision.safetyStock, ...(decision.reserved === undefined ? {} : { reserved: decision.reserved }), ...(decision.removeHold === undefined ? {} : { removeHold: decision.removeHold }), ...(operation.kind === 'SET' ? { lastSetAt: at } : {}), op, at };
       const written = current
         ? await this.positions.applyIfVersion(key, current.version, change)
         : await this.positions.create(operation.skuCode, operation.locationCode, key, change);

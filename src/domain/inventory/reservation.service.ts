@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { originOf, outboxEntry, systemOrigin } from '../changes/change-event.js';
 import { failpoint } from '../../faults/failpoints.js';
 import type { ChannelRepository } from '../../store/repositories/channel.repository.js';
 import type { InventoryPositionRepository } from '../../store/repositories/inventory-position.repository.js';
@@ -130,10 +131,10 @@ export class ReservationService {
     await this.reservations.insert(pending);
     const lines: ReservationRecord['lines'][number][] = [];
     for (const item of items) {
-      let placed = await this.placeLine(pending.id, channel, item);
+      let placed = await this.placeLine(ctx, pending, channel, item);
       if (!Array.isArray(placed)) {
         // Stock held by expired reservations comes back first: expiry does not wait for the sweeper here.
-        if ((await this.sweepExpired(ctx)) > 0) placed = await this.placeLine(pending.id, channel, item, placed.allocations);
+        if ((await this.sweepExpired(ctx)) > 0) placed = await this.placeLine(ctx, pending, channel, item, placed.allocations);
       }
       if (!Array.isArray(placed)) {
         await this.rollBack(pending);
@@ -154,7 +155,9 @@ export class ReservationService {
    * available quantity when the channel does not have enough (allocations made so far are then included so
    * the caller can try once more after a sweep).
    */
-  private async placeLine(reservationId: string, channel: ChannelRecord, item: ReservationItem, heldBefore: readonly ReservationAllocation[] = []): Promise<ReservationAllocation[] | { available: number; allocations: ReservationAllocation[] }> {
+  private async placeLine(ctx: RequestContext, reservation: ReservationRecord, channel: ChannelRecord, item: ReservationItem, heldBefore: readonly ReservationAllocation[] = []): Promise<ReservationAllocation[] | { available: number; allocations: ReservationAllocation[] }> {
+    const reservationId = reservation.id;
+    const origin = originOf(ctx, { reason: 'RESERVE', referenceDocument: reservation.orderRef ?? `reservation:${reservationId}` });
     const allocations = [...heldBefore];
     let remaining = item.quantity - allocations.reduce((sum, allocation) => sum + allocation.quantity, 0);
     let available = 0;
@@ -170,7 +173,7 @@ export class ReservationService {
         const position: InventoryPositionRecord | undefined = positions.get(location);
         const take = Math.min(remaining, Math.max(0, position ? availableOf(position) : 0));
         if (take === 0 || used.has(location)) continue;
-        const held = await this.positions.hold(positionKey(item.sku, location), reservationId, take, new Date());
+        const held = await this.positions.hold(positionKey(item.sku, location), reservationId, take, outboxEntry(origin, new Date()));
         if (held === 'insufficient') {
           lost = true; // someone else took it since we read: plan again with fresh numbers
           continue;
@@ -196,7 +199,7 @@ export class ReservationService {
             opId: `commit:${reservation.id}:${allocation.locationCode}:${line.skuCode}`,
             ...ids,
             reason: 'SALE',
-            referenceDocument: reservation.orderRef ?? `reservation:${reservation.id}`,
+            referenceDocument: referenceOf(reservation),
             idempotencyKey: null,
             decide: (current) => {
               const hold = current?.holds.find((entry) => entry.reservationId === reservation.id);
@@ -218,7 +221,8 @@ export class ReservationService {
       return (await this.reservations.findById(reservation.id)) ?? reservation;
     }
     const now = new Date();
-    for (const position of await this.positions.findHolding(reservation.id)) await this.positions.releaseHold(position.key, reservation.id, now);
+    const origin = kind === 'EXPIRE' ? systemOrigin('SWEEPER', { reason: 'EXPIRE', referenceDocument: referenceOf(reservation) }) : originOf(ctx, { reason: 'RELEASE', referenceDocument: referenceOf(reservation) });
+    for (const position of await this.positions.findHolding(reservation.id)) await this.positions.releaseHold(position.key, reservation.id, outboxEntry(origin, now));
     const state = kind === 'EXPIRE' ? 'EXPIRED' : 'RELEASED';
     await this.reservations.transition(reservation.id, { state: 'ACTIVE', pending: kind }, { state, pending: null }, now);
     ctx.logger.debug({ reservationId: reservation.id, state }, 'reservation released');
@@ -233,7 +237,8 @@ export class ReservationService {
   private async rollBack(reservation: ReservationRecord): Promise<void> {
     const now = new Date();
     if (reservation.pending !== 'ROLLBACK' && !(await this.reservations.transition(reservation.id, { state: 'PENDING', pending: null }, { state: 'PENDING', pending: 'ROLLBACK' }, now))) return;
-    for (const position of await this.positions.findHolding(reservation.id)) await this.positions.releaseHold(position.key, reservation.id, now);
+    const origin = systemOrigin('SWEEPER', { apiKeyId: reservation.apiKeyId, apiKey: reservation.apiKey, reason: 'ROLLBACK', referenceDocument: referenceOf(reservation) });
+    for (const position of await this.positions.findHolding(reservation.id)) await this.positions.releaseHold(position.key, reservation.id, outboxEntry(origin, now));
     await this.reservations.transition(reservation.id, { state: 'PENDING', pending: 'ROLLBACK' }, { state: 'FAILED', pending: null }, now);
   }
 
@@ -248,6 +253,10 @@ export class ReservationService {
     if (!reservation) throw new DomainError('NOT_FOUND', `No reservation "${id}".`);
     return reservation;
   }
+}
+
+function referenceOf(reservation: ReservationRecord): string {
+  return reservation.orderRef ?? `reservation:${reservation.id}`;
 }
 
 function notActive(reservation: ReservationRecord): ReservationNotActiveErrorValue {

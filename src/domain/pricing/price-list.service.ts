@@ -1,3 +1,4 @@
+import { originOf } from '../changes/change-event.js';
 import type { ChannelRepository } from '../../store/repositories/channel.repository.js';
 import type { PriceListRepository } from '../../store/repositories/price-list.repository.js';
 import { codeBatchSchema } from '../catalog/catalog.validation.js';
@@ -81,7 +82,7 @@ export class PriceListService {
           ...items.flatMap((item, index) => (loaded.has(item.code) ? emptyWindow(index, item, built[index]!) : [])),
         ];
         if (issues.length > 0) return invalidInput(issues);
-        return batchResult(await applyUpserts(this.priceLists, upsertPlan, items, { now: ctx.now, loaded }));
+        return batchResult(await applyUpserts(this.priceLists, upsertPlan, items, { now: ctx.now, origin: originOf(ctx, { idempotencyKey }), loaded }));
       },
     });
   }
@@ -100,7 +101,7 @@ export class PriceListService {
         for (const list of loaded.values()) assertCanWritePriceList(ctx.caller, list);
         const issues = unknownReferences(items, (code) => code, (code) => loaded.has(code), [], 'Price list');
         if (issues.length > 0) return invalidInput(issues);
-        return batchResult(await applyUpserts(this.priceLists, plan, items, { now: ctx.now, loaded }));
+        return batchResult(await applyUpserts(this.priceLists, plan, items, { now: ctx.now, origin: originOf(ctx, { idempotencyKey }), loaded }));
       },
     });
   }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { originOf, outboxEntry } from '../changes/change-event.js';
 import pMap from 'p-map';
 import type { PriceHistoryRepository } from '../../store/repositories/price-history.repository.js';
 import type { PriceRepository } from '../../store/repositories/price.repository.js';
@@ -22,6 +23,9 @@ export interface PriceWriteRequest {
   readonly priceList: string;
   readonly idempotencyKey: string;
   readonly items: readonly PriceItem[];
+  /** The list's currency and channel scope (null: every channel), carried by each price's change event. */
+  readonly currency: string;
+  readonly channels: readonly string[] | null;
 }
 
 /**
@@ -93,7 +97,11 @@ export class PriceWriter {
         idempotencyKey: request.idempotencyKey,
         at: ctx.now,
       };
-      const written = change.before === null ? await this.prices.insert(change) : await this.prices.apply({ ...change, before: change.before });
+      const entry = outboxEntry(originOf(ctx, { idempotencyKey: request.idempotencyKey }), ctx.now, {
+        version: change.after.version,
+        data: { priceList: request.priceList, sku: item.sku, currency: request.currency, amount: item.amount, compareAtAmount, channels: request.channels },
+      });
+      const written = change.before === null ? await this.prices.insert(change, entry) : await this.prices.apply({ ...change, before: change.before }, entry);
       if (written) {
         // Fault tests stop the process here: the price is written, its history entry is not.
         await failpoint('prices.after-price-write');

@@ -82,7 +82,7 @@ export class PriceService {
           ...unknownReferences(items, (item) => item.sku, (code) => knownSkus.has(code), ['sku'], 'SKU'),
         ];
         if (issues.length > 0) return invalidInput(issues);
-        const results = await this.writer.apply(ctx, { priceList, idempotencyKey, items });
+        const results = await this.writer.apply(ctx, { priceList, idempotencyKey, items, currency: list!.currency, channels: list!.channelCode ? [list!.channelCode] : null });
         return { kind: 'batch', items: results, replayed: false } satisfies PriceBatchOutcome;
       },
     });

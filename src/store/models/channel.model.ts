@@ -1,5 +1,6 @@
 import { Schema, type InferSchemaType } from 'mongoose';
 import { CHANNEL_KINDS } from '../../domain/channel/channel.types.js';
+import { addOutboxIndex, outboxFields } from '../outbox.js';
 import { MODEL_OPTIONS, versionedFields } from './shared-fields.js';
 
 export const channelSchema = new Schema(
@@ -13,8 +14,10 @@ export const channelSchema = new Schema(
     inventoryBuffer: { type: Number, default: 0 },
     archivedAt: { type: Date, default: null },
     ...versionedFields,
+    ...outboxFields,
   },
   { ...MODEL_OPTIONS, collection: 'channels' },
 );
+addOutboxIndex(channelSchema);
 
 export type ChannelDocument = InferSchemaType<typeof channelSchema>;

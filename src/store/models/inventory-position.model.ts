@@ -1,5 +1,6 @@
 import { Schema, type InferSchemaType } from 'mongoose';
 import { APPLIED_OP_KINDS, INVENTORY_FLAGS } from '../../domain/inventory/inventory.types.js';
+import { addOutboxIndex, outboxFields } from '../outbox.js';
 import { MODEL_OPTIONS, versionedFields } from './shared-fields.js';
 
 const appliedOpSchema = new Schema(
@@ -37,9 +38,11 @@ export const inventoryPositionSchema = new Schema(
      */
     holds: { type: [new Schema({ reservationId: { type: String, required: true }, quantity: { type: Number, required: true } }, { _id: false })], default: [] },
     ...versionedFields,
+    ...outboxFields,
   },
   { ...MODEL_OPTIONS, collection: 'inventory_positions' },
 );
+addOutboxIndex(inventoryPositionSchema);
 inventoryPositionSchema.index({ skuCode: 1, _id: 1 });
 inventoryPositionSchema.index({ locationCode: 1, _id: 1 });
 /**

@@ -1,5 +1,6 @@
 import { Schema, type InferSchemaType } from 'mongoose';
 import { TAX_MODES } from '../../domain/pricing/pricing.types.js';
+import { addOutboxIndex, outboxFields } from '../outbox.js';
 import { MODEL_OPTIONS, versionedFields } from './shared-fields.js';
 
 export const priceListSchema = new Schema(
@@ -16,8 +17,10 @@ export const priceListSchema = new Schema(
     taxMode: { type: String, enum: TAX_MODES, required: true },
     archivedAt: { type: Date, default: null },
     ...versionedFields,
+    ...outboxFields,
   },
   { ...MODEL_OPTIONS, collection: 'price_lists' },
 );
+addOutboxIndex(priceListSchema);
 
 export type PriceListDocument = InferSchemaType<typeof priceListSchema>;

@@ -1,4 +1,5 @@
 import { Schema, type InferSchemaType } from 'mongoose';
+import { addOutboxIndex, outboxFields } from '../outbox.js';
 import { MODEL_OPTIONS, versionedFields } from './shared-fields.js';
 
 /** A price at one version, as history entries and recent operations record it. */
@@ -36,9 +37,11 @@ export const priceSchema = new Schema(
      */
     recentChanges: { type: [new Schema({ id: { type: String, required: true }, ...priceChangeFields }, { _id: false })], default: [] },
     ...versionedFields,
+    ...outboxFields,
   },
   { ...MODEL_OPTIONS, collection: 'prices' },
 );
+addOutboxIndex(priceSchema);
 // A list's prices page by _id; priceAt reads every list's price of one SKU.
 priceSchema.index({ priceList: 1, _id: 1 });
 priceSchema.index({ sku: 1 });

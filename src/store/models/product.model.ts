@@ -1,5 +1,6 @@
 import { Schema, type InferSchemaType } from 'mongoose';
 import { CATALOG_STATUSES } from '../../domain/catalog/catalog.types.js';
+import { addOutboxIndex, outboxFields } from '../outbox.js';
 import { attributeSchema, MODEL_OPTIONS, versionedFields } from './shared-fields.js';
 
 export const productSchema = new Schema(
@@ -11,9 +12,11 @@ export const productSchema = new Schema(
     status: { type: String, enum: CATALOG_STATUSES, required: true },
     archivedAt: { type: Date, default: null },
     ...versionedFields,
+    ...outboxFields,
   },
   { ...MODEL_OPTIONS, collection: 'products' },
 );
+addOutboxIndex(productSchema);
 // List queries filter then page by _id; each index ends in _id so the sort is index-backed on real MongoDB.
 productSchema.index({ archivedAt: 1, _id: 1 });
 productSchema.index({ status: 1, _id: 1 });

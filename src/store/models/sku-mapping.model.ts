@@ -1,4 +1,5 @@
 import { Schema, type InferSchemaType } from 'mongoose';
+import { addOutboxIndex, outboxFields } from '../outbox.js';
 import { MODEL_OPTIONS, versionedFields } from './shared-fields.js';
 
 const externalIdFields = {
@@ -26,9 +27,11 @@ export const skuMappingSchema = new Schema(
       default: [],
     },
     ...versionedFields,
+    ...outboxFields,
   },
   { ...MODEL_OPTIONS, collection: 'sku_mappings' },
 );
+addOutboxIndex(skuMappingSchema);
 skuMappingSchema.index({ channelCode: 1, externalClaim: 1 }, { unique: true });
 skuMappingSchema.index({ skuCode: 1 });
 skuMappingSchema.index({ channelCode: 1, _id: 1 });

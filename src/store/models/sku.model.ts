@@ -1,5 +1,6 @@
 import { Schema, type InferSchemaType } from 'mongoose';
 import { CATALOG_STATUSES } from '../../domain/catalog/catalog.types.js';
+import { addOutboxIndex, outboxFields } from '../outbox.js';
 import { attributeSchema, MODEL_OPTIONS, versionedFields } from './shared-fields.js';
 
 export const skuSchema = new Schema(
@@ -13,9 +14,11 @@ export const skuSchema = new Schema(
     status: { type: String, enum: CATALOG_STATUSES, required: true },
     archivedAt: { type: Date, default: null },
     ...versionedFields,
+    ...outboxFields,
   },
   { ...MODEL_OPTIONS, collection: 'skus' },
 );
+addOutboxIndex(skuSchema);
 skuSchema.index({ productCode: 1, _id: 1 });
 skuSchema.index({ archivedAt: 1, _id: 1 });
 skuSchema.index({ status: 1, _id: 1 });

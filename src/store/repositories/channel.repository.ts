@@ -1,3 +1,4 @@
+import type { OutboxSignal } from '../outbox.js';
 import type { Connection } from 'mongoose';
 import type { ChannelRecord } from '../../domain/channel/channel.types.js';
 import { channelSchema, type ChannelDocument } from '../models/channel.model.js';
@@ -24,8 +25,8 @@ const mapper: DocumentMapper<ChannelRecord, StoredChannel> = {
 };
 
 export class ChannelRepository extends VersionedRepository<ChannelRecord, StoredChannel> {
-  constructor(connection: Connection) {
-    super(connection.model<StoredChannel>('Channel', channelSchema), mapper);
+  constructor(connection: Connection, signal: OutboxSignal) {
+    super(connection.model<StoredChannel>('Channel', channelSchema), mapper, signal);
   }
 
   /** Channels ordered by code; `codes` limits the list (a bound API key's channels). */

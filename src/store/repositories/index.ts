@@ -1,4 +1,5 @@
 import type { Connection } from 'mongoose';
+import type { OutboxSignal } from '../outbox.js';
 import { ApiKeyRepository } from './api-key.repository.js';
 import { ChannelRepository } from './channel.repository.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
@@ -31,19 +32,19 @@ export interface Repositories {
   readonly reservations: ReservationRepository;
 }
 
-export function createRepositories(connection: Connection): Repositories {
+export function createRepositories(connection: Connection, signal: OutboxSignal): Repositories {
   return {
-    products: new ProductRepository(connection),
-    skus: new SkuRepository(connection),
-    locations: new LocationRepository(connection),
-    channels: new ChannelRepository(connection),
-    skuMappings: new SkuMappingRepository(connection),
+    products: new ProductRepository(connection, signal),
+    skus: new SkuRepository(connection, signal),
+    locations: new LocationRepository(connection, signal),
+    channels: new ChannelRepository(connection, signal),
+    skuMappings: new SkuMappingRepository(connection, signal),
     apiKeys: new ApiKeyRepository(connection),
     idempotency: new IdempotencyRepository(connection),
-    priceLists: new PriceListRepository(connection),
-    prices: new PriceRepository(connection),
+    priceLists: new PriceListRepository(connection, signal),
+    prices: new PriceRepository(connection, signal),
     priceHistory: new PriceHistoryRepository(connection),
-    inventoryPositions: new InventoryPositionRepository(connection),
+    inventoryPositions: new InventoryPositionRepository(connection, signal),
     inventoryMovements: new InventoryMovementRepository(connection),
     inventoryResetJobs: new InventoryResetJobRepository(connection),
     reservations: new ReservationRepository(connection),

@@ -2,6 +2,8 @@ import type { Connection, Model } from 'mongoose';
 import { pageOf, type Page, type PageRequest } from '../../domain/common/pagination.js';
 import type { AppliedOp, AppliedOpKind, InventoryFlag, InventoryPositionRecord } from '../../domain/inventory/inventory.types.js';
 import { inventoryPositionSchema, type InventoryPositionDocument } from '../models/inventory-position.model.js';
+import type { OutboxEntryValue } from '../../domain/changes/change-event.js';
+import { outboxOnInsert, withOutbox, type OutboxSignal } from '../outbox.js';
 import { isDuplicateKeyError } from './mongo-errors.js';
 
 type StoredPosition = InventoryPositionDocument & { _id: string };
@@ -42,6 +44,8 @@ export interface PositionChange {
   readonly at: Date;
   /** Set by absolute writes (setInventory): the daily reset leaves a position alone whose value is newer than its snapshot. */
   readonly lastSetAt?: Date;
+  /** The change event, written in the same update (positionChangeEntry). */
+  readonly entry: OutboxEntryValue;
 }
 
 /**
@@ -60,6 +64,8 @@ export interface ResetWrite {
   readonly resetAsOf: Date;
   readonly resetJobId: string;
   readonly at: Date;
+  /** The change event, written in the same update: every version bump logs one. */
+  readonly entry: OutboxEntryValue;
 }
 
 export interface PositionQuery {
@@ -71,8 +77,15 @@ export interface PositionQuery {
 export class InventoryPositionRepository {
   private readonly model: Model<StoredPosition>;
 
-  constructor(connection: Connection) {
+  constructor(
+    connection: Connection,
+    private readonly signal: OutboxSignal,
+  ) {
     this.model = connection.model<StoredPosition>('InventoryPosition', inventoryPositionSchema);
+  }
+
+  private notify(key: string): void {
+    this.signal.notify(this.model.collection.collectionName, key);
   }
 
   async findByKey(key: string): Promise<InventoryPositionRecord | null> {
@@ -103,7 +116,9 @@ export class InventoryPositionRepository {
         version: 1,
         createdAt: change.at,
         updatedAt: change.at,
+        ...outboxOnInsert([change.entry]),
       });
+      this.notify(key);
       return true;
     } catch (error) {
       if (isDuplicateKeyError(error)) return false;
@@ -119,15 +134,20 @@ export class InventoryPositionRepository {
     const result = await this.model
       .updateOne(
         { _id: key, version: expectedVersion },
-        {
-          $set: { onHand: change.onHand, safetyStock: change.safetyStock, ...(change.reserved === undefined ? {} : { reserved: change.reserved }), ...(change.lastSetAt ? { lastSetAt: change.lastSetAt } : {}), updatedAt: change.at },
-          $inc: { version: 1 },
-          $push: { recentOps: { $each: [change.op], $slice: -RECENT_OPS_KEPT } },
-          ...(change.removeHold === undefined ? {} : { $pull: { holds: { reservationId: change.removeHold } } }),
-        },
+        withOutbox(
+          {
+            $set: { onHand: change.onHand, safetyStock: change.safetyStock, ...(change.reserved === undefined ? {} : { reserved: change.reserved }), ...(change.lastSetAt ? { lastSetAt: change.lastSetAt } : {}), updatedAt: change.at },
+            $inc: { version: 1 },
+            $push: { recentOps: { $each: [change.op], $slice: -RECENT_OPS_KEPT } },
+            ...(change.removeHold === undefined ? {} : { $pull: { holds: { reservationId: change.removeHold } } }),
+          },
+          [change.entry],
+        ),
       )
       .exec();
-    return result.matchedCount === 1;
+    if (result.matchedCount !== 1) return false;
+    this.notify(key);
+    return true;
   }
 
   /**
@@ -135,29 +155,33 @@ export class InventoryPositionRepository {
    * conditional update: a thousand concurrent reservations on one position neither oversell nor retry.
    * Resolves 'applied', 'already-held' (a retry) or 'insufficient'.
    */
-  async hold(key: string, reservationId: string, quantity: number, at: Date): Promise<'applied' | 'already-held' | 'insufficient'> {
+  async hold(key: string, reservationId: string, quantity: number, entry: OutboxEntryValue): Promise<'applied' | 'already-held' | 'insufficient'> {
     const result = await this.model
       .updateOne(
         { _id: key, 'holds.reservationId': { $ne: reservationId }, $expr: { $gte: [{ $subtract: ['$onHand', { $add: ['$reserved', '$safetyStock'] }] }, quantity] } },
-        { $inc: { reserved: quantity, version: 1 }, $set: { updatedAt: at }, $push: { holds: { reservationId, quantity } } },
+        withOutbox({ $inc: { reserved: quantity, version: 1 }, $set: { updatedAt: entry.at }, $push: { holds: { reservationId, quantity } } }, [{ ...entry, delta: { onHand: 0, reserved: quantity, safetyStock: 0 } }]),
       )
       .exec();
-    if (result.matchedCount === 1) return 'applied';
+    if (result.matchedCount === 1) {
+      this.notify(key);
+      return 'applied';
+    }
     return (await this.model.countDocuments({ _id: key, 'holds.reservationId': reservationId }).exec()) > 0 ? 'already-held' : 'insufficient';
   }
 
   /** Gives a reservation's held stock back at one position; nothing happens when it holds nothing there. */
-  async releaseHold(key: string, reservationId: string, at: Date): Promise<void> {
+  async releaseHold(key: string, reservationId: string, entry: OutboxEntryValue): Promise<void> {
     const document = await this.model.findOne({ _id: key, 'holds.reservationId': reservationId }, { holds: 1 }).lean<StoredPosition>().exec();
     const hold = document?.holds.find((entry) => entry.reservationId === reservationId);
     if (!hold) return;
     // Conditional on the very hold we read: a concurrent release of it cannot subtract twice.
-    await this.model
+    const result = await this.model
       .updateOne(
         { _id: key, holds: { $elemMatch: { reservationId, quantity: hold.quantity } } },
-        { $pull: { holds: { reservationId } }, $inc: { reserved: -hold.quantity, version: 1 }, $set: { updatedAt: at } },
+        withOutbox({ $pull: { holds: { reservationId } }, $inc: { reserved: -hold.quantity, version: 1 }, $set: { updatedAt: entry.at } }, [{ ...entry, delta: { onHand: 0, reserved: -hold.quantity, safetyStock: 0 } }]),
       )
       .exec();
+    if (result.matchedCount === 1) this.notify(key);
   }
 
   /** Positions where a reservation holds stock: what a crashed reservation left behind. */
@@ -191,6 +215,7 @@ export class InventoryPositionRepository {
               version: 1,
               createdAt: write.at,
               ...marks,
+              ...outboxOnInsert([write.entry]),
             },
           },
         };
@@ -198,11 +223,14 @@ export class InventoryPositionRepository {
       return {
         updateOne: {
           filter: { _id: write.key, version: write.expectedVersion },
-          update: {
-            $set: { onHand: write.onHand, safetyStock: write.safetyStock, ...marks },
-            $inc: { version: 1 },
-            ...(write.op ? { $push: { recentOps: { $each: [write.op], $slice: -RECENT_OPS_KEPT } } } : {}),
-          },
+          update: withOutbox(
+            {
+              $set: { onHand: write.onHand, safetyStock: write.safetyStock, ...marks },
+              $inc: { version: 1 },
+              ...(write.op ? { $push: { recentOps: { $each: [write.op], $slice: -RECENT_OPS_KEPT } } } : {}),
+            },
+            [write.entry],
+          ),
         },
       };
     });
@@ -215,6 +243,9 @@ export class InventoryPositionRepository {
       // A concurrent create of the same position: that write lost; the others went through.
       if (isDuplicateKeyError(error) || everyWriteErrorIsDuplicateKey(error)) return false;
       throw error;
+    } finally {
+      // Bulk results do not say which writes matched: signal them all (a signal for an unchanged one is harmless).
+      for (const write of writes) this.notify(write.key);
     }
   }
 

@@ -1,3 +1,4 @@
+import type { OutboxSignal } from '../outbox.js';
 import type { Connection } from 'mongoose';
 import type { LocationRecord } from '../../domain/channel/channel.types.js';
 import { locationSchema, type LocationDocument } from '../models/location.model.js';
@@ -23,8 +24,8 @@ const mapper: DocumentMapper<LocationRecord, StoredLocation> = {
 };
 
 export class LocationRepository extends VersionedRepository<LocationRecord, StoredLocation> {
-  constructor(connection: Connection) {
-    super(connection.model<StoredLocation>('Location', locationSchema), mapper);
+  constructor(connection: Connection, signal: OutboxSignal) {
+    super(connection.model<StoredLocation>('Location', locationSchema), mapper, signal);
   }
 
   async listAll(includeArchived: boolean): Promise<LocationRecord[]> {

@@ -1,3 +1,4 @@
+import type { OutboxSignal } from '../outbox.js';
 import type { Connection } from 'mongoose';
 import type { PriceListRecord } from '../../domain/pricing/pricing.types.js';
 import { priceListSchema, type PriceListDocument } from '../models/price-list.model.js';
@@ -26,8 +27,8 @@ const mapper: DocumentMapper<PriceListRecord, StoredPriceList> = {
 };
 
 export class PriceListRepository extends VersionedRepository<PriceListRecord, StoredPriceList> {
-  constructor(connection: Connection) {
-    super(connection.model<StoredPriceList>('PriceList', priceListSchema), mapper);
+  constructor(connection: Connection, signal: OutboxSignal) {
+    super(connection.model<StoredPriceList>('PriceList', priceListSchema), mapper, signal);
   }
 
   /** Every list ordered by code (a retailer has tens or hundreds, not millions). */

@@ -2,6 +2,8 @@ import type { Connection, Model } from 'mongoose';
 import { pageOf, type Page, type PageRequest } from '../../domain/common/pagination.js';
 import { priceKey, type PriceChangeRecord, type PriceRecord, type PriceStateValue, type StoredPrice } from '../../domain/pricing/pricing.types.js';
 import { priceSchema, type PriceDocument } from '../models/price.model.js';
+import type { OutboxEntryValue } from '../../domain/changes/change-event.js';
+import { outboxOnInsert, withOutbox, type OutboxSignal } from '../outbox.js';
 import { isDuplicateKeyError } from './mongo-errors.js';
 
 type StoredPriceDocument = PriceDocument & { _id: string };
@@ -62,7 +64,10 @@ function recentChange({ priceList: _priceList, sku: _sku, ...change }: PriceChan
 export class PriceRepository {
   private readonly model: Model<StoredPriceDocument>;
 
-  constructor(connection: Connection) {
+  constructor(
+    connection: Connection,
+    private readonly signal: OutboxSignal,
+  ) {
     this.model = connection.model<StoredPriceDocument>('Price', priceSchema);
   }
 
@@ -93,7 +98,7 @@ export class PriceRepository {
   }
 
   /** Creates the price at the change's `after` state; false when a price for the key already exists. */
-  async insert(change: PriceChangeRecord): Promise<boolean> {
+  async insert(change: PriceChangeRecord, entry: OutboxEntryValue): Promise<boolean> {
     try {
       await this.model.create({
         _id: priceKey(change.priceList, change.sku),
@@ -105,7 +110,9 @@ export class PriceRepository {
         version: change.after.version,
         createdAt: change.at,
         updatedAt: change.at,
+        ...outboxOnInsert([entry]),
       });
+      this.signal.notify(this.model.collection.collectionName, priceKey(change.priceList, change.sku));
       return true;
     } catch (error) {
       if (isDuplicateKeyError(error, '_id')) return false;
@@ -114,16 +121,21 @@ export class PriceRepository {
   }
 
   /** Applies the change only if the stored version is still `change.before.version`; false otherwise. */
-  async apply(change: PriceChangeRecord & { readonly before: PriceStateValue }): Promise<boolean> {
+  async apply(change: PriceChangeRecord & { readonly before: PriceStateValue }, entry: OutboxEntryValue): Promise<boolean> {
     const result = await this.model
       .updateOne(
         { _id: priceKey(change.priceList, change.sku), version: change.before.version },
-        {
-          $set: { amount: change.after.amount, compareAtAmount: change.after.compareAtAmount, version: change.after.version, updatedAt: change.at },
-          $push: { recentChanges: { $each: [recentChange(change)], $slice: -RECENT_CHANGES_KEPT } },
-        },
+        withOutbox(
+          {
+            $set: { amount: change.after.amount, compareAtAmount: change.after.compareAtAmount, version: change.after.version, updatedAt: change.at },
+            $push: { recentChanges: { $each: [recentChange(change)], $slice: -RECENT_CHANGES_KEPT } },
+          },
+          [entry],
+        ),
       )
       .exec();
-    return result.matchedCount === 1;
+    if (result.matchedCount !== 1) return false;
+    this.signal.notify(this.model.collection.collectionName, priceKey(change.priceList, change.sku));
+    return true;
   }
 }

@@ -1,3 +1,4 @@
+import type { OutboxSignal } from '../outbox.js';
 import type { Connection } from 'mongoose';
 import type { CatalogFilter, ProductRecord } from '../../domain/catalog/catalog.types.js';
 import type { Page, PageRequest } from '../../domain/common/pagination.js';
@@ -24,8 +25,8 @@ const mapper: DocumentMapper<ProductRecord, StoredProduct> = {
 };
 
 export class ProductRepository extends VersionedRepository<ProductRecord, StoredProduct> {
-  constructor(connection: Connection) {
-    super(connection.model<StoredProduct>('Product', productSchema), mapper);
+  constructor(connection: Connection, signal: OutboxSignal) {
+    super(connection.model<StoredProduct>('Product', productSchema), mapper, signal);
   }
 
   async list(filter: CatalogFilter | null | undefined, page: PageRequest): Promise<Page<ProductRecord>> {

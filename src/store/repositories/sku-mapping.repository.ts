@@ -1,3 +1,4 @@
+import type { OutboxSignal } from '../outbox.js';
 import type { Connection } from 'mongoose';
 import { skuMappingKey, type SkuMappingRecord } from '../../domain/channel/channel.types.js';
 import type { Page, PageRequest } from '../../domain/common/pagination.js';
@@ -43,8 +44,8 @@ export interface SkuMappingQuery {
 }
 
 export class SkuMappingRepository extends VersionedRepository<SkuMappingRecord, StoredSkuMapping> {
-  constructor(connection: Connection) {
-    super(connection.model<StoredSkuMapping>('SkuMapping', skuMappingSchema), mapper);
+  constructor(connection: Connection, signal: OutboxSignal) {
+    super(connection.model<StoredSkuMapping>('SkuMapping', skuMappingSchema), mapper, signal);
   }
 
   /** Active mappings of a channel that hold any of these external ids, for the uniqueness check. */

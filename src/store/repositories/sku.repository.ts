@@ -1,3 +1,4 @@
+import type { OutboxSignal } from '../outbox.js';
 import type { Connection } from 'mongoose';
 import type { SkuFilter, SkuRecord } from '../../domain/catalog/catalog.types.js';
 import type { Page, PageRequest } from '../../domain/common/pagination.js';
@@ -26,8 +27,8 @@ const mapper: DocumentMapper<SkuRecord, StoredSku> = {
 };
 
 export class SkuRepository extends VersionedRepository<SkuRecord, StoredSku> {
-  constructor(connection: Connection) {
-    super(connection.model<StoredSku>('Sku', skuSchema), mapper);
+  constructor(connection: Connection, signal: OutboxSignal) {
+    super(connection.model<StoredSku>('Sku', skuSchema), mapper, signal);
   }
 
   async list(filter: SkuFilter | null | undefined, page: PageRequest): Promise<Page<SkuRecord>> {

@@ -1,7 +1,9 @@
 import type { Model } from 'mongoose';
+import type { OutboxEntryValue } from '../../domain/changes/change-event.js';
 import type { Versioned, VersionedStore } from '../../domain/common/versioned-upsert.js';
 import { DomainError } from '../../domain/common/errors.js';
 import { pageOf, type Page, type PageRequest } from '../../domain/common/pagination.js';
+import { outboxOnInsert, withOutbox, type OutboxSignal } from '../outbox.js';
 import { isDuplicateKeyError } from './mongo-errors.js';
 
 /** Maps one record type to its stored document and back: the record's key becomes `_id`. */
@@ -19,6 +21,7 @@ export class VersionedRepository<T extends Versioned, D extends { _id: string }>
   constructor(
     protected readonly model: Model<D>,
     protected readonly mapper: DocumentMapper<T, D>,
+    protected readonly signal: OutboxSignal,
   ) {}
 
   async findByKey(key: string): Promise<T | null> {
@@ -33,9 +36,10 @@ export class VersionedRepository<T extends Versioned, D extends { _id: string }>
     return documents.map((document) => this.mapper.toRecord(document));
   }
 
-  async insert(record: T): Promise<boolean> {
+  async insert(record: T, change: OutboxEntryValue): Promise<boolean> {
     try {
-      await this.model.create(this.mapper.toDocument(record));
+      await this.model.create({ ...this.mapper.toDocument(record), ...outboxOnInsert([change]) });
+      this.signal.notify(this.model.collection.collectionName, this.mapper.keyOf(record));
       return true;
     } catch (error) {
       if (isDuplicateKeyError(error, '_id')) return false;
@@ -43,12 +47,14 @@ export class VersionedRepository<T extends Versioned, D extends { _id: string }>
     }
   }
 
-  async replace(record: T, expectedVersion: number): Promise<boolean> {
-    const document = this.mapper.toDocument(record);
+  async replace(record: T, expectedVersion: number, change: OutboxEntryValue): Promise<boolean> {
+    const { _id, ...fields } = this.mapper.toDocument(record);
     try {
-      // The replacement carries the same _id so schema validation (required _id) passes; MongoDB allows it.
-      const result = await this.model.replaceOne({ _id: document._id, version: expectedVersion } as never, document as never, { runValidators: true }).exec();
-      return result.matchedCount === 1;
+      // Every field is set (not the document replaced) so the outbox entries still waiting for the relay stay.
+      const result = await this.model.updateOne({ _id, version: expectedVersion } as never, withOutbox({ $set: fields }, [change]) as never, { runValidators: true }).exec();
+      if (result.matchedCount !== 1) return false;
+      this.signal.notify(this.model.collection.collectionName, _id);
+      return true;
     } catch (error) {
       throw this.uniqueConflict(error, record);
     }

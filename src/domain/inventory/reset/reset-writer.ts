@@ -1,4 +1,5 @@
 import type { InventoryMovementRepository } from '../../../store/repositories/inventory-movement.repository.js';
+import { outboxEntry, systemOrigin } from '../../changes/change-event.js';
 import { RECENT_OPS_KEPT, type InventoryPositionRepository, type ResetWrite } from '../../../store/repositories/inventory-position.repository.js';
 import { DomainError } from '../../common/errors.js';
 import { positionKey, type AppliedOp, type InventoryMovementRecord, type InventoryPositionRecord } from '../inventory.types.js';
@@ -146,6 +147,9 @@ export class ResetWriter {
       resetAsOf: this.job.asOf,
       resetJobId: this.job.id,
       at,
+      entry: outboxEntry(systemOrigin('RESET', { apiKeyId: this.job.requestedBy.keyId, apiKey: this.job.requestedBy.name, reason: 'RESET', referenceDocument: this.job.id }), at, {
+        delta: { onHand: decision.onHand - before, reserved: 0, safetyStock: decision.safetyStock - (position?.safetyStock ?? 0) },
+      }),
     };
   }
 

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import type { RequestContext } from '../common/request-context.js';
+
+/** What produced a change: who, through what, and why. Carried by every event to every subscriber. */
+export interface ChangeOriginValue {
+  /** API: a GraphQL mutation; RESET: the daily inventory reset; SWEEPER: reservation expiry and repair. */
+  readonly source: 'API' | 'RESET' | 'SWEEPER';
+  readonly apiKeyId: string | null;
+  readonly apiKey: string | null;
+  readonly requestId: string | null;
+  readonly idempotencyKey: string | null;
+  /** The inventory reason (SALE, RECEIPT, RESERVE, …), when there is one. */
+  readonly reason: string | null;
+  readonly referenceDocument: string | null;
+}
+
+/** The aggregate types whose changes are logged, one per outbox-carrying collection. */
+export type ChangeEntity = 'Product' | 'Sku' | 'Location' | 'Channel' | 'SkuMapping' | 'PriceList' | 'Price' | 'InventoryPosition' | 'ChannelAvailability';
+
+/**
+ * An event as the writer records it in the changed document's outbox, in the same single-document update as
+ * the state. It has no sequence number yet: the relay gives one when it moves the event to the change log.
+ *
+ * Inventory positions change by `$inc` too (reservation holds), where the writer cannot know the resulting
+ * values without a read; their outbox entries carry `delta` instead, and the relay derives the version and the
+ * absolute values from the document (see position-change-finalizer.ts).
+ */
+export interface OutboxEntryValue {
+  readonly id: string;
+  readonly at: Date;
+  readonly origin: ChangeOriginValue;
+  /** The aggregate's version after this change, when the writer knows it (compare-and-set writes). */
+  readonly version?: number;
+  /** Whatever the writer knows of the change; the relay's finalizer turns it into the event's data. */
+  readonly data?: Readonly<Record<string, unknown>>;
+  readonly delta?: Readonly<Record<string, number>>;
+}
+
+/** A change as it is logged and delivered: sequenced, attributed, and filterable without a read. */
+export interface ChangeEventValue {
+  readonly seq: number;
+  readonly eventId: string;
+  readonly entity: ChangeEntity;
+  readonly key: string;
+  readonly version: number;
+  readonly at: Date;
+  readonly origin: ChangeOriginValue;
+  /** For filters: the SKU and location the change is about, when it is about one. */
+  readonly sku: string | null;
+  readonly location: string | null;
+  /** The channels the change is visible to; null when it concerns every channel (shared catalog). */
+  readonly channels: readonly string[] | null;
+  readonly data: Readonly<Record<string, unknown>>;
+  /** When the relay logged it: commit-to-log latency is `loggedAt - at`. */
+  readonly loggedAt: Date;
+}
+
+/** A change before the relay sequenced it. */
+export type ChangeDraftValue = Omit<ChangeEventValue, 'seq' | 'loggedAt'>;
+
+export function originOf(ctx: RequestContext, extra: { idempotencyKey?: string | null; reason?: string | null; referenceDocument?: string | null; source?: ChangeOriginValue['source'] } = {}): ChangeOriginValue {
+  return {
+    source: extra.source ?? 'API',
+    apiKeyId: ctx.caller.keyId,
+    apiKey: ctx.caller.name,
+    requestId: ctx.requestId,
+    idempotencyKey: extra.idempotencyKey ?? null,
+    reason: extra.reason ?? null,
+    referenceDocument: extra.referenceDocument ?? null,
+  };
+}
+
+/** The origin of a change made by the gateway itself on someone's behalf (sweeper, reset job). */
+export function systemOrigin(source: ChangeOriginValue['source'], on: { apiKeyId?: string | null; apiKey?: string | null; reason?: string | null; referenceDocument?: string | null } = {}): ChangeOriginValue {
+  return { source, apiKeyId: on.apiKeyId ?? null, apiKey: on.apiKey ?? null, requestId: null, idempotencyKey: null, reason: on.reason ?? null, referenceDocument: on.referenceDocument ?? null };
+}
+
+export function outboxEntry(origin: ChangeOriginValue, at: Date, fields: Omit<OutboxEntryValue, 'id' | 'at' | 'origin'> = {}): OutboxEntryValue {
+  return { id: randomUUID(), at, origin, ...fields };
+}

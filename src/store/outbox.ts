@@ -1,0 +1,63 @@
+import { Schema } from 'mongoose';
+import type { OutboxEntryValue } from '../domain/changes/change-event.js';
+
+/**
+ * The transactional outbox, kept in the changed document itself: every write that changes an aggregate pushes
+ * its event onto the document's `outbox` array in the same single-document update as the state, so the state
+ * and its event are committed together on a standalone mongod, a replica set and the embedded store alike (no
+ * multi-document transaction, STORE.md). The relay moves entries to the change log and pulls them off.
+ *
+ * `outboxAt` marks documents with pending entries (the oldest entry's time): a sparse index on it is what the
+ * relay's repair scan reads, so documents without pending events cost nothing.
+ */
+export const outboxFields = {
+  outbox: { type: [Schema.Types.Mixed], default: undefined },
+  outboxAt: { type: Date, required: false },
+} as const;
+
+export function addOutboxIndex(schema: Schema): void {
+  schema.index({ outboxAt: 1 }, { sparse: true });
+}
+
+/** The fields of a newly inserted document that carries `entries`. */
+export function outboxOnInsert(entries: readonly OutboxEntryValue[]): { outbox: OutboxEntryValue[]; outboxAt: Date } | Record<string, never> {
+  if (entries.length === 0) return {};
+  return { outbox: [...entries], outboxAt: entries[0]!.at };
+}
+
+/** `update` with `entries` appended to the document's outbox, merged into its own `$push` and `$min`, if any. */
+export function withOutbox<U extends Record<string, unknown>>(update: U, entries: readonly OutboxEntryValue[]): U {
+  if (entries.length === 0) return update;
+  const push = (update['$push'] ?? {}) as Record<string, unknown>;
+  const min = (update['$min'] ?? {}) as Record<string, unknown>;
+  return { ...update, $push: { ...push, outbox: { $each: [...entries] } }, $min: { ...min, outboxAt: entries[0]!.at } };
+}
+
+/** Collections that carry an outbox, by aggregate: the relay drains exactly these. */
+export const OUTBOX_COLLECTIONS = {
+  Product: 'products',
+  Sku: 'skus',
+  Location: 'locations',
+  Channel: 'channels',
+  SkuMapping: 'sku_mappings',
+  PriceList: 'price_lists',
+  Price: 'prices',
+  InventoryPosition: 'inventory_positions',
+} as const;
+
+/**
+ * Tells the relay, in this process, that a document has new outbox entries, so it moves them to the log at once
+ * instead of on its next repair scan. Losing a signal (a crash right after the write) only delays the event.
+ */
+export class OutboxSignal {
+  private listener: ((collection: string, id: string) => void) | null = null;
+
+  /** One listener: the relay of this process (or whatever forwards to the active relay). */
+  listen(listener: ((collection: string, id: string) => void) | null): void {
+    this.listener = listener;
+  }
+
+  notify(collection: string, id: string): void {
+    this.listener?.(collection, id);
+  }
+}
