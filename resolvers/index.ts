@@ -1,4 +1,5 @@
 import type { Resolvers } from '../src/generated/graphql.js';
+import { changeResolvers } from './changes/change.resolver.js';
 import { productEntityResolvers } from './catalog/product-entity.resolver.js';
 import { productResolvers } from './catalog/product.resolver.js';
 import { skuEntityResolvers } from './catalog/sku-entity.resolver.js';
@@ -36,4 +37,5 @@ export const resolvers: Resolvers[] = [
   priceListResolvers,
   priceResolvers,
   priceEntityResolvers,
+  changeResolvers,
 ];

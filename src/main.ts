@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   configureFailpoints(parseFailpoints(config.failpoints ?? undefined), logger);
-  const app: App = await openApp(config, logger, { advertiseEmbeddedStore: true });
+  const app: App = await openApp(config, logger, { advertiseEmbeddedStore: true, changeFeed: true });
   const demoKeys = config.seedDemoData ? await seedDemoData(app) : [];
   const gateway: Gateway = await startGateway({ config, store: app.store, services: app.services, logger, metrics: app.metrics });
   const sweeper = setInterval(() => {

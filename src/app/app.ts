@@ -5,6 +5,8 @@ import type { Config } from '../config/config.js';
 import { SCOPES, type Caller } from '../domain/access/access.types.js';
 import type { RequestContext } from '../domain/common/request-context.js';
 import { createServices, type Services } from '../domain/services.js';
+import { AvailabilityDeriver } from '../domain/inventory/availability-deriver.js';
+import { startChangeFeedRuntime, type ChangeFeedRuntime } from '../events/change-feed-runtime.js';
 import { Metrics } from '../server/metrics.js';
 import { openStore, type Store } from '../store/connection.js';
 import { startEmbeddedStore, type EmbeddedStore } from '../store/embedded-store.js';
@@ -20,6 +22,8 @@ export interface App {
   readonly metrics: Metrics;
   readonly store: Store;
   readonly services: Services;
+  /** The change feed (relay, bus, subscriptions); null in processes that serve none (the CLI). */
+  readonly changeFeed: ChangeFeedRuntime | null;
   /** A context for work outside a request (CLI, seeding), with fresh loaders. */
   systemContext(): RequestContext;
   close(): Promise<void>;
@@ -36,6 +40,12 @@ export interface OpenAppOptions {
    * does: a store started by a short CLI command vanishes when it exits.
    */
   readonly advertiseEmbeddedStore?: boolean;
+  /**
+   * Run the change feed: take part in relaying outbox entries to the change log, follow the log, serve
+   * subscriptions. The gateway does; short-lived processes (CLI) leave their writes' events to the gateway's
+   * relay, which finds them in its repair scan.
+   */
+  readonly changeFeed?: boolean;
 }
 
 export async function openApp(config: Config, logger: Logger, options: OpenAppOptions = {}): Promise<App> {
@@ -46,7 +56,16 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
     await embedded?.stop();
     throw error;
   });
+  const repositories = store.repositories;
+  const changeFeed = options.changeFeed
+    ? await startChangeFeedRuntime(store, [new AvailabilityDeriver(repositories.inventoryPositions, repositories.channels, repositories.channelAvailability)], config.changes, logger).catch(async (error: unknown) => {
+        await store.close();
+        await embedded?.stop();
+        throw error;
+      })
+    : null;
   const services = createServices(store.repositories, {
+    changeHub: changeFeed?.hub ?? null,
     idempotency: { retentionMs: config.idempotencyRetentionMs, leaseMs: config.idempotencyLeaseMs },
     apiKeys: { cacheTtlMs: config.authCacheTtlMs },
     // A reservation untouched for longer than a request may hold its idempotency key was abandoned.
@@ -59,8 +78,10 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
     metrics,
     store,
     services,
+    changeFeed,
     systemContext: () => ({ requestId: 'system', caller: SYSTEM_CALLER, logger, loaders: createLoaders(store.repositories), services, now: new Date() }),
     async close() {
+      await changeFeed?.stop();
       await store.close();
       await embedded?.stop();
     },

@@ -36,6 +36,14 @@ const envSchema = z
     IMPORT_DIR: z.string().min(1).optional(),
     INVENTORY_RESET_CHUNK_ROWS: z.coerce.number().int().min(1).max(5_000).default(500),
     INVENTORY_RESET_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+    REDIS_CHANNEL_PREFIX: z.string().min(1).max(200).optional(),
+    CHANGE_LOG_RETENTION_HOURS: z.coerce.number().min(1, 'keep changes at least an hour').default(7 * 24),
+    CHANGE_RELAY_LEASE_MS: z.coerce.number().int().min(100).default(10_000),
+    CHANGE_RELAY_SCAN_INTERVAL_MS: positiveInt.default(1_000),
+    CHANGE_FEED_POLL_INTERVAL_MS: positiveInt.default(500),
+    WS_MAX_QUEUED_EVENTS: positiveInt.default(1_000),
+    WS_MAX_BUFFERED_BYTES: positiveInt.default(1024 * 1024),
   })
   .refine((env) => !(env.FAILPOINTS && env.NODE_ENV === 'production'), { message: 'failpoints are for tests and cannot be set in production', path: ['FAILPOINTS'] })
   .transform((env) => ({
@@ -64,6 +72,21 @@ const envSchema = z
       importDir: resolve(env.IMPORT_DIR ?? join(env.DATA_DIR, 'imports')),
       chunkRows: env.INVENTORY_RESET_CHUNK_ROWS,
       leaseMs: env.INVENTORY_RESET_LEASE_MS,
+    },
+    changes: {
+      redisUrl: env.REDIS_URL ?? null,
+      // Replicas of one deployment share channels; deployments (and test databases) on one Redis do not.
+      channelPrefix: env.REDIS_CHANNEL_PREFIX ?? `rsg:${env.MONGODB_DB}:`,
+      relay: {
+        leaseMs: env.CHANGE_RELAY_LEASE_MS,
+        scanIntervalMs: env.CHANGE_RELAY_SCAN_INTERVAL_MS,
+        batchSize: 500,
+        retentionMs: env.CHANGE_LOG_RETENTION_HOURS * 60 * 60 * 1000,
+        retentionSweepIntervalMs: 10 * 60 * 1000,
+      },
+      feed: { pollIntervalMs: env.CHANGE_FEED_POLL_INTERVAL_MS, readBatch: 500 },
+      hub: { maxQueuedEvents: env.WS_MAX_QUEUED_EVENTS, replayBatch: 500 },
+      maxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,
     },
   }));
 

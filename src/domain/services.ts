@@ -1,4 +1,6 @@
 import type { Repositories } from '../store/repositories/index.js';
+import type { SubscriptionHub } from '../events/subscription-hub.js';
+import { ChangeFeedService } from './changes/change-feed.service.js';
 import { ApiKeyService, DEFAULT_API_KEY_OPTIONS, type ApiKeyOptions } from './access/api-key.service.js';
 import { ProductService } from './catalog/product.service.js';
 import { SkuService } from './catalog/sku.service.js';
@@ -27,6 +29,7 @@ export interface Services {
   readonly inventory: InventoryService;
   readonly reservations: ReservationService;
   readonly inventoryReset: InventoryResetService;
+  readonly changes: ChangeFeedService;
 }
 
 export interface ServiceOptions {
@@ -34,6 +37,8 @@ export interface ServiceOptions {
   readonly apiKeys?: ApiKeyOptions;
   readonly reservations?: ReservationOptions;
   readonly inventoryReset?: InventoryResetOptions;
+  /** This process's change streams; null where nothing is served (CLI): subscriptions then fail clearly. */
+  readonly changeHub?: SubscriptionHub | null;
 }
 
 /** The one place where services and their default options are wired together. */
@@ -55,5 +60,6 @@ export function createServices(repositories: Repositories, options: ServiceOptio
       { jobs: repositories.inventoryResetJobs, positions: repositories.inventoryPositions, movements: repositories.inventoryMovements, skus: repositories.skus, locations: repositories.locations },
       options.inventoryReset ?? DEFAULT_INVENTORY_RESET_OPTIONS,
     ),
+    changes: new ChangeFeedService(repositories.channels, repositories.changeLog, options.changeHub ?? null),
   };
 }

@@ -46,7 +46,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const httpServer: Server = createServer();
   const contextFactory = createContextFactory({ services: deps.services, repositories: deps.store.repositories, logger });
   const formatError = createErrorFormatter(logger);
-  const webSockets = attachWebSocketServer({ httpServer, schema, contextFactory, limits: config.limits, introspection: config.introspection, formatError, logger });
+  const webSockets = attachWebSocketServer({ httpServer, schema, contextFactory, limits: config.limits, introspection: config.introspection, formatError, logger, metrics: deps.metrics, maxBufferedBytes: config.changes.maxBufferedBytes });
 
   const apollo = new ApolloServer<RequestContext>({
     schema,

@@ -1,12 +1,14 @@
 import type { Server } from 'node:http';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Limits } from '../config/config.js';
 import { bearerToken, requestIdFrom, type ContextFactory } from './context.js';
 import { hideSchemaDetails } from './errors.js';
 import { limitRules } from './limits.js';
+import type { Metrics } from './metrics.js';
+import { GroupedSubscriptions } from './subscription-execution.js';
 
 export interface WebSocketDeps {
   readonly httpServer: Server;
@@ -17,6 +19,9 @@ export interface WebSocketDeps {
   readonly introspection: boolean;
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** A socket with more unsent bytes than this is a slow consumer: closed with 4429. */
+  readonly maxBufferedBytes: number;
 }
 
 /**
@@ -35,6 +40,9 @@ export function attachWebSocketServer(deps: WebSocketDeps) {
   const tokens = new WeakMap<object, string>();
 
   const format = (errors: readonly GraphQLError[]) => errors.map((error) => deps.formatError(error.toJSON(), error));
+  const grouped = new GroupedSubscriptions(deps.maxBufferedBytes, deps.logger);
+  // The socket of each operation's context, so the subscription executor can close a slow consumer's socket.
+  const sockets = new WeakMap<object, WebSocket>();
 
   const cleanup = useServer(
     {
@@ -50,6 +58,7 @@ export function attachWebSocketServer(deps: WebSocketDeps) {
           return false;
         }
       },
+      subscribe: (args) => grouped.subscribe(args, sockets.get(args.contextValue as object) ?? null),
       onSubscribe: async (ctx, _id, payload) => {
         const caller = await deps.contextFactory.authenticate(tokens.get(ctx) ?? null).catch(() => null);
         if (!caller) return [new GraphQLError('A valid API key is required.', { extensions: { code: 'UNAUTHENTICATED' } })];
@@ -62,12 +71,17 @@ export function attachWebSocketServer(deps: WebSocketDeps) {
         const errors = validate(deps.schema, document, rules);
         if (errors.length > 0) return errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
         const requestId = requestIdFrom(undefined);
+        const contextValue = deps.contextFactory.build(requestId, caller);
+        sockets.set(contextValue, ctx.extra.socket);
+        const operation = getOperationAST(document, payload.operationName);
+        deps.metrics.graphqlOperations.inc({ operation: deps.metrics.operationLabel(operation?.name?.value ?? null), type: `ws:${operation?.operation ?? 'unknown'}`, outcome: 'started' });
+        deps.logger.debug({ requestId, key: caller.name, operation: operation?.name?.value ?? null, type: operation?.operation }, 'websocket operation');
         return {
           schema: deps.schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: deps.contextFactory.build(requestId, caller),
+          contextValue,
         };
       },
       onError: (_ctx, _id, _payload, errors) => format(errors),

@@ -43,6 +43,7 @@ export const OUTBOX_COLLECTIONS = {
   PriceList: 'price_lists',
   Price: 'prices',
   InventoryPosition: 'inventory_positions',
+  ChannelAvailability: 'channel_availability',
 } as const;
 
 /**

@@ -78,3 +78,10 @@ export function systemOrigin(source: ChangeOriginValue['source'], on: { apiKeyId
 export function outboxEntry(origin: ChangeOriginValue, at: Date, fields: Omit<OutboxEntryValue, 'id' | 'at' | 'origin'> = {}): OutboxEntryValue {
   return { id: randomUUID(), at, origin, ...fields };
 }
+
+/** One page of the log as the `changes` query returns it. */
+export interface ChangePageValue {
+  readonly changes: readonly ChangeEventValue[];
+  readonly lastSeq: number;
+  readonly hasMore: boolean;
+}

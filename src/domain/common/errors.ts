@@ -14,7 +14,9 @@ export type DomainErrorCode =
   | 'BAD_USER_INPUT'
   | 'NOT_FOUND'
   | 'CONFLICT'
-  | 'SERVICE_UNAVAILABLE';
+  | 'SERVICE_UNAVAILABLE'
+  /** A change-feed cursor older than the log's retention: re-read the state, then resume from a fresh seq. */
+  | 'CURSOR_EXPIRED';
 
 export class DomainError extends Error {
   override readonly name = 'DomainError';

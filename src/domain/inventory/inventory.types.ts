@@ -142,3 +142,14 @@ export interface SkuAvailabilityRecord {
   readonly availableToSell: number;
   readonly explain: { readonly locations: readonly LocationAvailabilityRecord[]; readonly sumOfLocations: number; readonly channelBuffer: number } | null;
 }
+
+/** The available-to-sell a channel was last sent for a SKU (derived from position changes by the relay). */
+export interface ChannelAvailabilityRecord {
+  /** `${channelCode}:${skuCode}`. */
+  readonly key: string;
+  readonly channelCode: string;
+  readonly skuCode: string;
+  readonly availableToSell: number;
+  readonly version: number;
+  readonly updatedAt: Date;
+}

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createClient } from 'redis';
+import { createClient, type RedisClientType } from 'redis';
 import type { EventBus } from './event-bus.js';
 
 /** Bounds start-up: a gateway that cannot reach Redis should fail clearly, not hang. */
@@ -39,7 +39,7 @@ export interface RedisEventBusOptions {
   readonly connectTimeoutMs?: number;
 }
 
-type RedisClient = ReturnType<typeof createClient>;
+type RedisClient = RedisClientType;
 type Role = 'publisher' | 'subscriber';
 
 /**

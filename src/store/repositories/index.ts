@@ -1,6 +1,8 @@
 import type { Connection } from 'mongoose';
 import type { OutboxSignal } from '../outbox.js';
 import { ApiKeyRepository } from './api-key.repository.js';
+import { ChangeLogRepository } from './change-log.repository.js';
+import { ChannelAvailabilityRepository } from './channel-availability.repository.js';
 import { ChannelRepository } from './channel.repository.js';
 import { IdempotencyRepository } from './idempotency.repository.js';
 import { InventoryMovementRepository } from './inventory-movement.repository.js';
@@ -30,6 +32,8 @@ export interface Repositories {
   readonly inventoryMovements: InventoryMovementRepository;
   readonly inventoryResetJobs: InventoryResetJobRepository;
   readonly reservations: ReservationRepository;
+  readonly channelAvailability: ChannelAvailabilityRepository;
+  readonly changeLog: ChangeLogRepository;
 }
 
 export function createRepositories(connection: Connection, signal: OutboxSignal): Repositories {
@@ -48,5 +52,7 @@ export function createRepositories(connection: Connection, signal: OutboxSignal)
     inventoryMovements: new InventoryMovementRepository(connection),
     inventoryResetJobs: new InventoryResetJobRepository(connection),
     reservations: new ReservationRepository(connection),
+    channelAvailability: new ChannelAvailabilityRepository(connection, signal),
+    changeLog: new ChangeLogRepository(connection),
   };
 }

@@ -1,0 +1,245 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ChangeDraftValue, ChangeEventValue } from '../domain/changes/change-event.js';
+import { failpoint } from '../faults/failpoints.js';
+import type { ChangeFinalizer, OutboxSource } from '../store/change-finalizers.js';
+import type { OutboxSignal } from '../store/outbox.js';
+import { SequenceTakenError, type ChangeLogRepository } from '../store/repositories/change-log.repository.js';
+import type { EventBus } from './bus/event-bus.js';
+import { decodePending, encodeChanges, encodePending, TOPICS } from './change-codec.js';
+
+/** Something computed from logged events and written back with its own events (available-to-sell). */
+export interface ChangeDeriver {
+  /** Called with every batch the relay logs, before the batch leaves its outboxes: a crash repeats it. */
+  derive(events: readonly ChangeEventValue[]): Promise<void>;
+}
+
+export interface ChangeRelayOptions {
+  /** How long a relay's lease lasts without renewal: the longest pause before another replica takes over. */
+  readonly leaseMs: number;
+  /** How often the leader scans every outbox for entries nobody signalled (a writer that died after its write). */
+  readonly scanIntervalMs: number;
+  /** Events logged per round trip. */
+  readonly batchSize: number;
+  /** Events older than this are deleted; a cursor before them gets CURSOR_EXPIRED. */
+  readonly retentionMs: number;
+  readonly retentionSweepIntervalMs: number;
+}
+
+export const DEFAULT_CHANGE_RELAY_OPTIONS: ChangeRelayOptions = {
+  leaseMs: 10_000, // 10 seconds
+  scanIntervalMs: 1_000, // 1 second
+  batchSize: 500,
+  retentionMs: 7 * 24 * 60 * 60 * 1000, // 7 days
+  retentionSweepIntervalMs: 10 * 60 * 1000, // 10 minutes
+};
+
+type Phase = { kind: 'stopped' } | { kind: 'following' } | { kind: 'leading'; epoch: number; nextSeq: number } | { kind: 'stopping' };
+
+/**
+ * Moves events from the outboxes of changed documents to the sequenced change log, on exactly one replica at a
+ * time (a lease in MongoDB; the epoch is the fencing token), and announces them on the bus.
+ *
+ * Nothing is lost and nothing is logged twice, whatever dies when:
+ * - an event leaves its document's outbox only after it is logged, so a crash before that logs it again later;
+ * - "logged again" is caught by the log's unique eventId index (and by a read before each append), so a
+ *   relay that lost its lease mid-batch and the one that took over cannot both log an event;
+ * - sequence numbers are the log's `_id`s, assigned by the one leader and inserted in order, so a stale leader's
+ *   append fails on the first number the new leader used, instead of leaving a gap or a duplicate.
+ *
+ * Writers in this process signal their writes; on other replicas they publish them on the `outbox` topic;
+ * the leader also scans every outbox each `scanIntervalMs` for what no signal announced.
+ */
+export class ChangeRelay {
+  private phase: Phase = { kind: 'stopped' };
+  private readonly owner = randomUUID();
+  private readonly sources: ReadonlyMap<string, ChangeFinalizer>;
+  private readonly pending = new Map<string, Set<string>>();
+  /** Writes of this replica to announce to the leader elsewhere, sent once per tick. */
+  private readonly toAnnounce = new Map<string, Set<string>>();
+  private announceScheduled = false;
+  private draining: Promise<void> | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribe: (() => Promise<void>) | null = null;
+  private lastRetentionSweep = 0;
+
+  constructor(
+    private readonly log: ChangeLogRepository,
+    sources: readonly OutboxSource[],
+    private readonly signal: OutboxSignal,
+    private readonly bus: EventBus,
+    private readonly derivers: readonly ChangeDeriver[],
+    private readonly options: ChangeRelayOptions,
+    private readonly logger: Logger,
+  ) {
+    this.sources = new Map(sources.map((source) => [source.collection, source.finalize]));
+  }
+
+  get isLeader(): boolean {
+    return this.phase.kind === 'leading';
+  }
+
+  async start(): Promise<void> {
+    if (this.phase.kind !== 'stopped') throw new Error('The change relay is already started; call stop() first.');
+    this.phase = { kind: 'following' };
+    this.signal.listen((collection, id) => this.onLocalWrite(collection, id));
+    this.unsubscribe = await this.bus.subscribe(TOPICS.outbox, (message) => {
+      if (this.phase.kind !== 'leading') return;
+      for (const [collection, ids] of decodePending(message)) for (const id of ids) this.enqueue(collection, id);
+    });
+    await this.tickLease();
+    this.timers.push(setInterval(() => void this.tickLease(), Math.max(50, Math.floor(this.options.leaseMs / 3))));
+    this.timers.push(setInterval(() => void this.scan(), this.options.scanIntervalMs));
+    for (const timer of this.timers) timer.unref();
+  }
+
+  /** Finishes the batch in flight, then gives the lease up so another replica takes over at once. */
+  async stop(): Promise<void> {
+    const phase = this.phase;
+    if (phase.kind === 'stopped' || phase.kind === 'stopping') return;
+    this.phase = { kind: 'stopping' };
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    this.signal.listen(null);
+    await this.unsubscribe?.();
+    await this.draining?.catch(() => undefined);
+    if (phase.kind === 'leading') await this.log.releaseLease(this.owner, phase.epoch).catch(() => undefined);
+    this.phase = { kind: 'stopped' };
+  }
+
+  /** Drains everything pending now (tests and shutdown use it to settle). */
+  async flush(): Promise<void> {
+    if (this.phase.kind !== 'leading') return;
+    await this.scan();
+    while (this.draining) await this.draining;
+  }
+
+  private onLocalWrite(collection: string, id: string): void {
+    if (this.phase.kind === 'leading') {
+      this.enqueue(collection, id);
+      return;
+    }
+    add(this.toAnnounce, collection, id);
+    if (this.announceScheduled) return;
+    this.announceScheduled = true;
+    setImmediate(() => {
+      this.announceScheduled = false;
+      const message = encodePending(this.toAnnounce);
+      this.toAnnounce.clear();
+      // Lost when the bus is down: the leader's scan finds the entries anyway.
+      void this.bus.publish(TOPICS.outbox, message);
+    });
+  }
+
+  private enqueue(collection: string, id: string): void {
+    if (!this.sources.has(collection)) return;
+    add(this.pending, collection, id);
+    if (!this.draining) this.draining = this.drainLoop().finally(() => (this.draining = null));
+  }
+
+  private async drainLoop(): Promise<void> {
+    // Let the writes of this tick accumulate into one batch.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.pending.size > 0 && this.phase.kind === 'leading') {
+      const [collection, ids] = this.pending.entries().next().value as [string, Set<string>];
+      const batch = [...ids].slice(0, this.options.batchSize);
+      for (const id of batch) ids.delete(id);
+      if (ids.size === 0) this.pending.delete(collection);
+      try {
+        await this.drain(collection, batch);
+      } catch (error) {
+        if (error instanceof SequenceTakenError) {
+          await this.onSequenceTaken();
+          for (const id of batch) add(this.pending, collection, id);
+        } else this.logger.error({ err: error, collection }, 'change relay: draining failed; the repair scan retries');
+      }
+    }
+  }
+
+  private async drain(collection: string, ids: readonly string[]): Promise<void> {
+    const finalize = this.sources.get(collection)!;
+    const documents = (await this.log.readOutboxes(collection, ids)).filter((document) => (document.outbox?.length ?? 0) > 0);
+    if (documents.length === 0) return;
+    const drafts: ChangeDraftValue[] = documents.flatMap((document) => finalize(document, document.outbox!));
+    const logged = await this.log.loggedEventIds(drafts.map((d) => d.eventId));
+    const fresh = drafts.filter((d) => !logged.has(d.eventId));
+    const phase = this.phase;
+    if (phase.kind !== 'leading') return;
+    const loggedAt = new Date();
+    const events: ChangeEventValue[] = fresh.map((d, index) => ({ ...d, seq: phase.nextSeq + index, loggedAt }));
+    if (events.length > 0) {
+      await this.log.append(events, phase.epoch);
+      phase.nextSeq += events.length;
+      await failpoint('relay.after-log-append');
+      // Not awaited: a stalled broker must not hold the log up; replicas that miss it read the log.
+      void this.bus.publish(TOPICS.changes, encodeChanges(events));
+      await failpoint('relay.after-publish');
+      await this.log.advanceHead(phase.nextSeq - 1);
+    }
+    // Derived values (available-to-sell) are written before the source events leave their outboxes: a crash in
+    // between derives again from the same events, and an unchanged value writes nothing.
+    const forDerivers = events.length > 0 ? events : [];
+    for (const deriver of this.derivers) await deriver.derive(forDerivers);
+    await this.log.removeDrained(collection, documents.map((document) => ({ id: document._id, eventIds: document.outbox!.map((entry) => entry.id) })));
+  }
+
+  private async onSequenceTaken(): Promise<void> {
+    const phase = this.phase;
+    if (phase.kind !== 'leading') return;
+    this.logger.warn({ epoch: phase.epoch }, 'change relay: another relay logged first; re-checking the lease');
+    await this.tickLease();
+  }
+
+  /** Renews the lease, or takes it when it is free; on taking it, reads the log's head to continue after it. */
+  private async tickLease(): Promise<void> {
+    const phase = this.phase;
+    if (phase.kind === 'stopped' || phase.kind === 'stopping') return;
+    const now = Date.now();
+    const expiresAt = new Date(now + this.options.leaseMs);
+    try {
+      if (phase.kind === 'leading') {
+        if (await this.log.renewLease(this.owner, phase.epoch, expiresAt)) {
+          // A stale next sequence number (another relay logged while we were paused) is corrected here too.
+          const head = await this.log.headSeq();
+          if (head >= phase.nextSeq) phase.nextSeq = head + 1;
+          return;
+        }
+        this.logger.warn({ epoch: phase.epoch }, 'change relay: lease lost to another replica');
+        this.phase = { kind: 'following' };
+        return;
+      }
+      const epoch = await this.log.takeLease(this.owner, new Date(now), expiresAt);
+      if (epoch === null) return;
+      const head = await this.log.headSeq();
+      if (this.phase.kind !== 'following') return;
+      this.phase = { kind: 'leading', epoch, nextSeq: head + 1 };
+      this.logger.info({ epoch, head }, 'change relay: this replica is the relay');
+      await this.scan();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'change relay: lease check failed');
+    }
+  }
+
+  /** Finds documents with pending entries in every outbox (the repair path), and applies retention. */
+  private async scan(): Promise<void> {
+    if (this.phase.kind !== 'leading') return;
+    try {
+      for (const collection of this.sources.keys()) {
+        for (const id of await this.log.pendingOutboxIds(collection, this.options.batchSize)) this.enqueue(collection, id);
+      }
+      if (Date.now() - this.lastRetentionSweep >= this.options.retentionSweepIntervalMs) {
+        this.lastRetentionSweep = Date.now();
+        const deleted = await this.log.purgeLoggedBefore(new Date(Date.now() - this.options.retentionMs));
+        if (deleted > 0) this.logger.info({ deleted }, 'change relay: events past retention deleted');
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'change relay: outbox scan failed');
+    }
+  }
+}
+
+function add(map: Map<string, Set<string>>, collection: string, id: string): void {
+  const ids = map.get(collection);
+  if (ids) ids.add(id);
+  else map.set(collection, new Set([id]));
+}

@@ -1,0 +1,140 @@
+import { createSourceEventStream, execute, Kind, print, type DocumentNode, type ExecutionArgs, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
+import type { Logger } from 'pino';
+import type { ChangeEventValue } from '../domain/changes/change-event.js';
+import type { RequestContext } from '../domain/common/request-context.js';
+import { stableStringify } from '../domain/common/stable-stringify.js';
+import { SlowConsumerError } from '../events/subscription-hub.js';
+
+/** Close code for a socket whose subscriber fell too far behind: reconnect and resume with since (docs/client.md). */
+export const SLOW_CONSUMER_CLOSE_CODE = 4429;
+
+/** Executions kept per group, so subscribers replaying the same recent events share them too. */
+const RESULTS_KEPT_PER_GROUP = 64;
+
+export interface SubscriptionSocket {
+  readonly bufferedAmount: number;
+  close(code: number, reason: string): void;
+}
+
+interface Group {
+  members: number;
+  readonly results: Map<number, Promise<ExecutionResult>>;
+}
+
+/**
+ * Executes subscription events once per group of subscribers with the same (document, variables, scope) and
+ * sends the result to all of them: 10,000 storefronts on the same subscription cost one execution per event,
+ * not 10,000 (graphql-js's own `subscribe` executes per subscriber). The `since` variable is not part of the
+ * key: it only decides where a subscriber's stream starts. The scope is the caller's scopes and channel binding,
+ * the only parts of the context that change what a resolver returns.
+ *
+ * Also enforces the slow-consumer caps: a stream that overflowed its queue, or a socket whose unsent bytes pass
+ * `maxBufferedBytes`, is closed with {@link SLOW_CONSUMER_CLOSE_CODE}.
+ */
+export class GroupedSubscriptions {
+  private readonly groups = new Map<string, Group>();
+  private readonly documentKeys = new WeakMap<DocumentNode, string>();
+
+  constructor(
+    private readonly maxBufferedBytes: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Groups with at least one subscriber (for /metrics and tests). */
+  get groupCount(): number {
+    return this.groups.size;
+  }
+
+  async subscribe(args: ExecutionArgs, socket: SubscriptionSocket | null): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+    const source = await createSourceEventStream(args);
+    if (!isAsyncIterator(source)) return source as ExecutionResult;
+    const key = this.groupKey(args);
+    let group = this.groups.get(key);
+    if (!group) this.groups.set(key, (group = { members: 0, results: new Map() }));
+    group.members++;
+    const joined = group;
+    let left = false;
+    const leave = () => {
+      if (left) return;
+      left = true;
+      joined.members--;
+      if (joined.members === 0 && this.groups.get(key) === joined) this.groups.delete(key);
+    };
+
+    const run = (event: ChangeEventValue): Promise<ExecutionResult> => {
+      let result = joined.results.get(event.seq);
+      if (!result) {
+        result = Promise.resolve(execute({ ...args, rootValue: event }));
+        joined.results.set(event.seq, result);
+        if (joined.results.size > RESULTS_KEPT_PER_GROUP) joined.results.delete(joined.results.keys().next().value!);
+      }
+      return result;
+    };
+
+    const closeSlow = (reason: string) => {
+      this.logger.info({ reason }, 'closing a slow subscriber');
+      socket?.close(SLOW_CONSUMER_CLOSE_CODE, 'Slow consumer: reconnect and resume with since');
+    };
+
+    const iterator: AsyncIterableIterator<ExecutionResult> = {
+      next: async () => {
+        try {
+          const step = await source.next();
+          if (step.done) {
+            leave();
+            return { value: undefined, done: true };
+          }
+          if (socket && socket.bufferedAmount > this.maxBufferedBytes) {
+            await iterator.return!();
+            closeSlow('buffered bytes');
+            return { value: undefined, done: true };
+          }
+          return { value: await run(step.value), done: false };
+        } catch (error) {
+          leave();
+          if (error instanceof SlowConsumerError) {
+            closeSlow('queued events');
+            return { value: undefined, done: true };
+          }
+          throw error;
+        }
+      },
+      return: async () => {
+        leave();
+        await source.return?.();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+
+  private groupKey(args: ExecutionArgs): string {
+    let documentKey = this.documentKeys.get(args.document);
+    if (documentKey === undefined) this.documentKeys.set(args.document, (documentKey = print(args.document)));
+    const cursorVariables = sinceVariables(args.document, args.operationName ?? null);
+    const variables = Object.fromEntries(Object.entries(args.variableValues ?? {}).filter(([name]) => !cursorVariables.has(name)));
+    const caller = (args.contextValue as RequestContext).caller;
+    const scope = { scopes: [...caller.scopes].sort(), channels: [...caller.channels].sort() };
+    return `${args.operationName ?? ''}\n${documentKey}\n${stableStringify(variables)}\n${stableStringify(scope)}`;
+  }
+}
+
+/** Names of the variables passed as a root field's `since` argument. */
+function sinceVariables(document: DocumentNode, operationName: string | null): Set<string> {
+  const names = new Set<string>();
+  const operation = document.definitions.find((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION && (operationName === null || definition.name?.value === operationName));
+  for (const selection of operation?.selectionSet.selections ?? []) {
+    if (selection.kind !== Kind.FIELD) continue;
+    for (const argument of selection.arguments ?? []) {
+      if (argument.name.value === 'since' && argument.value.kind === Kind.VARIABLE) names.add(argument.value.name.value);
+    }
+  }
+  return names;
+}
+
+function isAsyncIterator(value: unknown): value is AsyncIterableIterator<ChangeEventValue> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}

@@ -1,0 +1,46 @@
+import type { Connection, Model } from 'mongoose';
+import type { OutboxEntryValue } from '../../domain/changes/change-event.js';
+import type { ChannelAvailabilityRecord } from '../../domain/inventory/inventory.types.js';
+import { channelAvailabilitySchema, type ChannelAvailabilityDocument } from '../models/channel-availability.model.js';
+import { outboxOnInsert, withOutbox, type OutboxSignal } from '../outbox.js';
+import { isDuplicateKeyError } from './mongo-errors.js';
+
+type StoredAvailability = ChannelAvailabilityDocument & { _id: string };
+
+export class ChannelAvailabilityRepository {
+  private readonly model: Model<StoredAvailability>;
+
+  constructor(
+    connection: Connection,
+    private readonly signal: OutboxSignal,
+  ) {
+    this.model = connection.model<StoredAvailability>('ChannelAvailability', channelAvailabilitySchema);
+  }
+
+  async findByKeys(keys: readonly string[]): Promise<ChannelAvailabilityRecord[]> {
+    if (keys.length === 0) return [];
+    const documents = await this.model.find({ _id: { $in: [...keys] } }, { outbox: 0 }).lean<StoredAvailability[]>().exec();
+    return documents.map((document) => ({ key: document._id, channelCode: document.channelCode, skuCode: document.skuCode, availableToSell: document.availableToSell, version: document.version, updatedAt: document.updatedAt }));
+  }
+
+  /**
+   * Records a new value with its event: an insert at version 1 when `expectedVersion` is null, else a
+   * compare-and-set. False when someone else wrote first (the caller re-reads and derives again).
+   */
+  async write(record: Omit<ChannelAvailabilityRecord, 'version'>, expectedVersion: number | null, entry: OutboxEntryValue): Promise<boolean> {
+    const fields = { channelCode: record.channelCode, skuCode: record.skuCode, availableToSell: record.availableToSell, updatedAt: record.updatedAt };
+    if (expectedVersion === null) {
+      try {
+        await this.model.create({ _id: record.key, ...fields, version: 1, createdAt: record.updatedAt, ...outboxOnInsert([entry]) });
+      } catch (error) {
+        if (isDuplicateKeyError(error)) return false;
+        throw error;
+      }
+    } else {
+      const result = await this.model.updateOne({ _id: record.key, version: expectedVersion }, withOutbox({ $set: fields, $inc: { version: 1 } }, [entry])).exec();
+      if (result.matchedCount !== 1) return false;
+    }
+    this.signal.notify(this.model.collection.collectionName, record.key);
+    return true;
+  }
+}
