@@ -40,7 +40,7 @@ const envSchema = z
     REDIS_CHANNEL_PREFIX: z.string().min(1).max(200).optional(),
     CHANGE_LOG_RETENTION_HOURS: z.coerce.number().min(1, 'keep changes at least an hour').default(7 * 24),
     CHANGE_RELAY_LEASE_MS: z.coerce.number().int().min(100).default(10_000),
-    CHANGE_RELAY_SCAN_INTERVAL_MS: positiveInt.default(1_000),
+    CHANGE_RELAY_SCAN_INTERVAL_MS: positiveInt.default(5_000),
     CHANGE_FEED_POLL_INTERVAL_MS: positiveInt.default(500),
     WS_MAX_QUEUED_EVENTS: positiveInt.default(1_000),
     WS_MAX_BUFFERED_BYTES: positiveInt.default(1024 * 1024),

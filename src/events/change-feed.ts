@@ -16,6 +16,11 @@ export const DEFAULT_CHANGE_FEED_OPTIONS: ChangeFeedOptions = {
   readBatch: 500,
 };
 
+/** Bus batches kept while the feed reads the log. */
+const MAX_QUEUED_BATCHES = 1_000;
+/** Sequence numbers a poll asks for first. */
+const POLL_FIRST_BATCH = 16;
+
 export type ChangeListener = (event: ChangeEventValue) => void;
 
 /**
@@ -33,6 +38,7 @@ export class ChangeFeed {
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => Promise<void>) | null = null;
   private removeReconnect: (() => void) | null = null;
+  private stopped = false;
 
   constructor(
     private readonly log: ChangeLogRepository,
@@ -56,6 +62,8 @@ export class ChangeFeed {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue = [];
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.removeReconnect?.();
@@ -71,9 +79,10 @@ export class ChangeFeed {
 
   /** Reads the log up to its end now (tests use it to settle; the poll timer does it on its own). */
   catchUp(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     this.catchingUp ??= this.readLog().finally(() => {
       this.catchingUp = null;
-      this.applyQueued();
+      this.applyQueued(false);
     });
     return this.catchingUp;
   }
@@ -86,30 +95,38 @@ export class ChangeFeed {
       this.logger.warn({ err: error }, 'change feed: undecodable bus message ignored; the log has the events');
       return;
     }
+    if (this.stopped) return;
+    // Bounded: queued batches are only a shortcut (the log has every event), so the oldest are dropped first.
+    if (this.queue.length >= MAX_QUEUED_BATCHES) this.queue.shift();
     this.queue.push(events);
-    if (!this.catchingUp) this.applyQueued();
+    if (!this.catchingUp) this.applyQueued(true);
   }
 
-  /** Applies bus batches in order; a batch that starts past the next expected number means the bus lost some. */
-  private applyQueued(): void {
+  /**
+   * Applies bus batches in order; a batch that starts past the next expected number means the bus lost some,
+   * so the log is read first. Right after such a read (`mayReadLog` false) a batch still ahead waits for the next
+   * poll instead of reading again at once: an unreadable log must not turn into a busy loop.
+   */
+  private applyQueued(mayReadLog: boolean): void {
     while (this.queue.length > 0 && !this.catchingUp) {
-      const events = this.queue.shift()!;
+      const events = this.queue[0]!;
       const first = events[0];
       if (first && first.seq > this.lastSeqValue + 1) {
-        this.queue.unshift(events);
-        void this.catchUp();
+        if (mayReadLog) void this.catchUp();
         return;
       }
+      this.queue.shift();
       for (const event of events) this.deliver(event);
     }
   }
 
   private async readLog(): Promise<void> {
     try {
-      for (;;) {
-        const events = await this.log.readAfter(this.lastSeqValue, this.options.readBatch);
+      // Most polls find nothing or a few events: start small (each number is a point lookup) and grow while full.
+      for (let batch = POLL_FIRST_BATCH; ; batch = Math.min(batch * 2, this.options.readBatch)) {
+        const events = await this.log.readAfter(this.lastSeqValue, batch);
         for (const event of events) this.deliver(event);
-        if (events.length < this.options.readBatch) return;
+        if (events.length < batch) return;
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'change feed: reading the log failed; retrying on the next poll');

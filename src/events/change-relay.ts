@@ -17,7 +17,12 @@ export interface ChangeDeriver {
 export interface ChangeRelayOptions {
   /** How long a relay's lease lasts without renewal: the longest pause before another replica takes over. */
   readonly leaseMs: number;
-  /** How often the leader scans every outbox for entries nobody signalled (a writer that died after its write). */
+  /**
+   * How often the leader scans every outbox for entries nobody signalled (a writer that died between its write
+   * and its signal, a signal lost with the bus). The repair path only: signals carry the normal flow, so this is
+   * the worst-case delay of an event, not the usual one. Each scan reads every outbox collection's `outboxAt`
+   * index (a full scan on the embedded store, which does not use sparse indexes).
+   */
   readonly scanIntervalMs: number;
   /** Events logged per round trip. */
   readonly batchSize: number;
@@ -28,7 +33,7 @@ export interface ChangeRelayOptions {
 
 export const DEFAULT_CHANGE_RELAY_OPTIONS: ChangeRelayOptions = {
   leaseMs: 10_000, // 10 seconds
-  scanIntervalMs: 1_000, // 1 second
+  scanIntervalMs: 5_000, // 5 seconds
   batchSize: 500,
   retentionMs: 7 * 24 * 60 * 60 * 1000, // 7 days
   retentionSweepIntervalMs: 10 * 60 * 1000, // 10 minutes
@@ -169,7 +174,7 @@ export class ChangeRelay {
     const events: ChangeEventValue[] = fresh.map((d, index) => ({ ...d, seq: phase.nextSeq + index, loggedAt }));
     if (events.length > 0) {
       await this.log.append(events, phase.epoch);
-      phase.nextSeq += events.length;
+      phase.nextSeq = events[events.length - 1]!.seq + 1;
       await failpoint('relay.after-log-append');
       // Not awaited: a stalled broker must not hold the log up; replicas that miss it read the log.
       void this.bus.publish(TOPICS.changes, encodeChanges(events));
@@ -180,14 +185,18 @@ export class ChangeRelay {
     // between derives again from the same events, and an unchanged value writes nothing.
     const forDerivers = events.length > 0 ? events : [];
     for (const deriver of this.derivers) await deriver.derive(forDerivers);
-    await this.log.removeDrained(collection, documents.map((document) => ({ id: document._id, eventIds: document.outbox!.map((entry) => entry.id) })));
+    await this.log.removeDrained(collection, documents.map((document) => ({ id: document._id, version: Number(document['version']), eventIds: document.outbox!.map((entry) => entry.id) })));
   }
 
+  /** Runs inside the drain loop (never concurrently with an append): re-checks the lease and the log's head. */
   private async onSequenceTaken(): Promise<void> {
     const phase = this.phase;
     if (phase.kind !== 'leading') return;
     this.logger.warn({ epoch: phase.epoch }, 'change relay: another relay logged first; re-checking the lease');
     await this.tickLease();
+    if (this.phase !== phase) return;
+    const head = await this.log.headSeq();
+    if (head >= phase.nextSeq) phase.nextSeq = head + 1;
   }
 
   /** Renews the lease, or takes it when it is free; on taking it, reads the log's head to continue after it. */
@@ -198,12 +207,9 @@ export class ChangeRelay {
     const expiresAt = new Date(now + this.options.leaseMs);
     try {
       if (phase.kind === 'leading') {
-        if (await this.log.renewLease(this.owner, phase.epoch, expiresAt)) {
-          // A stale next sequence number (another relay logged while we were paused) is corrected here too.
-          const head = await this.log.headSeq();
-          if (head >= phase.nextSeq) phase.nextSeq = head + 1;
-          return;
-        }
+        // Only renews: the next sequence number belongs to the drain loop (a correction made here while a batch
+        // is being appended would be added to by that batch and leave a hole).
+        if (await this.log.renewLease(this.owner, phase.epoch, expiresAt)) return;
         this.logger.warn({ epoch: phase.epoch }, 'change relay: lease lost to another replica');
         this.phase = { kind: 'following' };
         return;

@@ -15,8 +15,15 @@ export const outboxFields = {
   outboxAt: { type: Date, required: false },
 } as const;
 
+/**
+ * The repair scan's sparse index, and `{ _id, version }`: the relay clears a drained outbox with a
+ * compare-and-set on the version it read (every outbox push bumps the version, so an unchanged version means
+ * no entry arrived since). MongoDB serves that filter from the _id index anyway; the embedded store uses only an
+ * index whose keys equal the filter's and would scan the collection for each (STORE.md).
+ */
 export function addOutboxIndex(schema: Schema): void {
   schema.index({ outboxAt: 1 }, { sparse: true });
+  schema.index({ _id: 1, version: 1 }, { unique: true });
 }
 
 /** The fields of a newly inserted document that carries `entries`. */

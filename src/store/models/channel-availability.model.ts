@@ -20,6 +20,5 @@ export const channelAvailabilitySchema = new Schema(
   { ...MODEL_OPTIONS, collection: 'channel_availability' },
 );
 addOutboxIndex(channelAvailabilitySchema);
-channelAvailabilitySchema.index({ _id: 1, version: 1 }, { unique: true });
 
 export type ChannelAvailabilityDocument = InferSchemaType<typeof channelAvailabilitySchema>;

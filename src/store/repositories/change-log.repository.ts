@@ -204,15 +204,19 @@ export class ChangeLogRepository {
   }
 
   /**
-   * Pulls logged entries off their documents, and clears the pending mark of documents left with none (only if
-   * no writer pushed a new entry meanwhile: the `$size: 0` condition is evaluated atomically with the update).
+   * Takes logged entries off their documents. A document still at the version it was read at received no entry
+   * since, so its whole outbox and pending mark are cleared with one compare-and-set on `{ _id, version }`; the
+   * others (written meanwhile) get exactly the logged entries pulled and keep their mark.
    */
-  async removeDrained(collection: string, drained: readonly { readonly id: string; readonly eventIds: readonly string[] }[]): Promise<void> {
+  async removeDrained(collection: string, drained: readonly { readonly id: string; readonly version: number; readonly eventIds: readonly string[] }[]): Promise<void> {
     if (drained.length === 0) return;
-    const operations = drained.flatMap(({ id, eventIds }) => [
-      { updateOne: { filter: { _id: id }, update: { $pull: { outbox: { id: { $in: [...eventIds] } } } } } },
-      { updateOne: { filter: { _id: id, outbox: { $size: 0 } }, update: { $unset: { outbox: '', outboxAt: '' } } } },
-    ]);
-    await this.connection.collection(collection).bulkWrite(operations as never, { ordered: true });
+    const documents = this.connection.collection(collection);
+    const cleared = await documents.bulkWrite(
+      drained.map(({ id, version }) => ({ updateOne: { filter: { _id: id, version }, update: { $unset: { outbox: '', outboxAt: '' } } } })) as never,
+      { ordered: false },
+    );
+    if (cleared.matchedCount === drained.length) return;
+    // Bulk results do not say which matched: pull from all (a no-op where the outbox is already gone).
+    await documents.bulkWrite(drained.map(({ id, eventIds }) => ({ updateOne: { filter: { _id: id }, update: { $pull: { outbox: { id: { $in: [...eventIds] } } } } } })) as never, { ordered: false });
   }
 }
