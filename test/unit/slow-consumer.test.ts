@@ -1,0 +1,80 @@
+import { buildSchema, parse } from 'graphql';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { systemOrigin, type ChangeEventValue } from '../../src/domain/changes/change-event.js';
+import type { ChangeFeed, ChangeListener } from '../../src/events/change-feed.js';
+import { SlowConsumerError, SubscriptionHub } from '../../src/events/subscription-hub.js';
+import { GroupedSubscriptions, SLOW_CONSUMER_CLOSE_CODE, type SubscriptionSocket } from '../../src/server/subscription-execution.js';
+import type { ChangeLogRepository } from '../../src/store/repositories/change-log.repository.js';
+
+const event = (seq: number): ChangeEventValue => ({ seq, eventId: `e${seq}`, entity: 'Product', key: 'P', version: seq, at: new Date(0), origin: systemOrigin('API'), sku: null, location: null, channels: null, data: {}, loggedAt: new Date(0) });
+
+/** A replica feed driven by the test: `emit` delivers the next event to every listener, synchronously. */
+function fakeFeed() {
+  const listeners = new Set<ChangeListener>();
+  let lastSeq = 0;
+  const feed = {
+    get lastSeq() {
+      return lastSeq;
+    },
+    listen(listener: ChangeListener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  } as unknown as ChangeFeed;
+  return {
+    feed,
+    listeners,
+    emit() {
+      lastSeq++;
+      for (const listener of listeners) listener(event(lastSeq));
+    },
+  };
+}
+const emptyLog = { readAfter: async () => [] } as unknown as ChangeLogRepository;
+const attached = async (listeners: Set<unknown>, count: number) => {
+  while (listeners.size < count) await new Promise((resolve) => setImmediate(resolve));
+};
+
+describe('slow consumers', () => {
+  it('ends a stream whose queue reaches the cap with SlowConsumerError, and detaches it', async () => {
+    const { feed, listeners, emit } = fakeFeed();
+    const hub = new SubscriptionHub(feed, emptyLog, { maxQueuedEvents: 3, replayBatch: 10 });
+    const stream = hub.open({ matches: () => true, since: null });
+    await attached(listeners, 1);
+    emit();
+    expect((await stream.next()).value?.seq).toBe(1);
+    for (let i = 0; i < 4; i++) emit(); // 3 queue, the 4th overflows
+    await expect(stream.next()).rejects.toBeInstanceOf(SlowConsumerError);
+    expect(listeners.size).toBe(0);
+    expect(hub.size).toBe(0);
+  });
+
+  it('closes the socket with 4429 when its stream overflows or its unsent bytes pass the cap', async () => {
+    const schema = buildSchema('type Query { ok: Boolean } type Subscription { changed: Int }');
+    schema.getSubscriptionType()!.getFields()['changed']!.subscribe = () => source;
+    schema.getSubscriptionType()!.getFields()['changed']!.resolve = (e: ChangeEventValue) => e.seq;
+    const { feed, listeners, emit } = fakeFeed();
+    const hub = new SubscriptionHub(feed, emptyLog, { maxQueuedEvents: 2, replayBatch: 10 });
+    let source = hub.open({ matches: () => true, since: null });
+    const closed: number[] = [];
+    const socket = { bufferedAmount: 0, close: (code: number) => closed.push(code) } satisfies SubscriptionSocket;
+    const grouped = new GroupedSubscriptions(1_000, pino({ level: 'silent' }));
+    const args = { schema, document: parse('subscription { changed }'), contextValue: { caller: { scopes: [], channels: [] } } };
+    const stream = (await grouped.subscribe(args, socket)) as AsyncIterableIterator<unknown>;
+    await attached(listeners, 1);
+    for (let i = 0; i < 3; i++) emit();
+    expect((await stream.next()).done).toBe(true);
+    expect(closed).toEqual([SLOW_CONSUMER_CLOSE_CODE]);
+
+    source = hub.open({ matches: () => true, since: null });
+    const bytes = (await grouped.subscribe(args, socket)) as AsyncIterableIterator<unknown>;
+    await attached(listeners, 1);
+    socket.bufferedAmount = 5_000;
+    emit();
+    expect((await bytes.next()).done).toBe(true);
+    expect(closed).toEqual([SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_CLOSE_CODE]);
+    expect(grouped.groupCount).toBe(0);
+    expect(hub.size).toBe(0);
+  });
+});
