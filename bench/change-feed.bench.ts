@@ -240,6 +240,8 @@ interface ReplicaPass {
   readonly tailSeconds: number | null;
   /** Events received on B ÷ (first request sent → last event received). */
   readonly deliveredPerSecond: number;
+  /** Times gateway B closed the subscriber's socket during the pass (4429: slow consumer); it resumed with since. */
+  readonly reconnects: number;
   /** When events were missing at the end: logged by the relay meanwhile, and positions still holding outbox entries. */
   readonly missingDiagnosis: { readonly loggedInventoryEvents: number; readonly positionsWithPendingOutbox: number } | null;
   readonly cpu: CpuWindow;
@@ -249,6 +251,8 @@ interface ReplicaPass {
 
 interface ReplicaResult {
   readonly passes: readonly ReplicaPass[];
+  /** Close codes and reasons of the subscriber's socket closed by gateway B (the agent resumed with since each time). */
+  readonly closes: readonly string[];
 }
 
 interface RssStep {
@@ -434,6 +438,7 @@ interface GroupStatus {
   readonly subscriptions: number;
   readonly openSockets: number;
   readonly duplicates: number;
+  readonly reconnects: number;
   readonly errors: readonly string[];
   readonly closes: readonly string[];
   readonly latest: { readonly seq: number; readonly count: number } | null;
@@ -554,6 +559,7 @@ class AgentGroup {
   private readonly perSeq = new Map<number, { count: number; firstMs: number; lastMs: number; atMs: number; sku: string }>();
   private latestSeq = 0;
   duplicates = 0;
+  reconnects = 0;
   readonly errors: string[] = [];
   readonly closes: string[] = [];
   closing = false;
@@ -614,12 +620,17 @@ class AgentGroup {
     if (this.errors.length < 20) this.errors.push(`${frame.type}: ${JSON.stringify(frame.payload ?? null).slice(0, 300)}`);
   }
 
+  lastSeqOf(subscription: number): number {
+    return this.lastSeq[subscription] ?? 0;
+  }
+
   status(): GroupStatus {
     const latest = this.perSeq.get(this.latestSeq);
     return {
       subscriptions: this.subscriptions,
       openSockets: this.sockets.filter((socket) => socket.readyState === WebSocket.OPEN).length,
       duplicates: this.duplicates,
+      reconnects: this.reconnects,
       errors: this.errors.slice(0, 5),
       closes: this.closes.slice(0, 5),
       latest: latest ? { seq: this.latestSeq, count: latest.count } : null,
@@ -628,7 +639,12 @@ class AgentGroup {
 }
 
 /** Opens one socket: connection_init with the key, then every subscription once acknowledged. */
-function openSocket(group: AgentGroup, command: OpenCommand, first: number, count: number): Promise<WebSocket> {
+/**
+ * Opens one socket: connection_init with the key, then every subscription once acknowledged. In record mode a
+ * socket the gateway closes (4429, slow consumer) is reopened and resubscribed with `since` = the last seq each
+ * subscription got, as the client helper (docs/client.md) does; counted as a reconnect.
+ */
+function openSocket(group: AgentGroup, command: OpenCommand, first: number, count: number, resume = false): Promise<WebSocket> {
   const url = command.url.replace(/^http/, 'ws');
   const socket = new WebSocket(url, 'graphql-transport-ws', { perMessageDeflate: false });
   group.sockets.push(socket);
@@ -649,7 +665,13 @@ function openSocket(group: AgentGroup, command: OpenCommand, first: number, coun
       if (!acknowledged) {
         clearTimeout(timer);
         reject(new Error(`socket closed before connection_ack: ${code} ${reason.toString()}`));
-      } else if (!group.closing) group.closes.push(`${code} ${reason.toString()}`);
+      } else if (!group.closing) {
+        group.closes.push(`${code} ${reason.toString()}`);
+        if (group.mode === 'record') {
+          group.reconnects++;
+          openSocket(group, command, first, count, true).catch((error: unknown) => group.errors.push(`reconnect failed: ${error instanceof Error ? error.message : String(error)}`));
+        }
+      }
     });
     socket.on('message', (raw: WebSocket.RawData) => {
       const receivedMs = epochMs();
@@ -664,7 +686,9 @@ function openSocket(group: AgentGroup, command: OpenCommand, first: number, coun
       clearTimeout(timer);
       for (let i = first; i < first + count; i++) {
         const skus = command.skus === null ? null : command.distinctVariables ? [...command.skus, `X-${i}`] : command.skus;
-        socket.send(JSON.stringify({ id: String(i), type: 'subscribe', payload: { query: SUBSCRIPTION, operationName: 'Inventory', variables: { channel: command.channel, skus } } }));
+        const since = resume ? group.lastSeqOf(i) : 0;
+        const variables = { channel: command.channel, skus, ...(since > 0 ? { since } : {}) };
+        socket.send(JSON.stringify({ id: String(i), type: 'subscribe', payload: { query: SUBSCRIPTION, operationName: 'Inventory', variables } }));
       }
       resolve(socket);
     });
@@ -1042,8 +1066,8 @@ async function measureReplica(bench: Bench, apiKey: string, positions: readonly 
     passes.push(pass);
   }
   const status = await agent.request<GroupStatus>({ cmd: 'close', group: 'replica' }, 30_000);
-  if (status.errors.length > 0 || status.closes.length > 0) throw new Error(`cross-replica: subscription errors ${JSON.stringify(status)}`);
-  return { passes };
+  if (status.errors.length > 0) throw new Error(`cross-replica: subscription errors ${JSON.stringify(status)}`);
+  return { passes, closes: status.closes };
 }
 
 async function replicaPass(bench: Bench, name: string, rate: number, positions: readonly { sku: string; location: string }[], firstRequest: number): Promise<ReplicaPass> {
@@ -1052,6 +1076,7 @@ async function replicaPass(bench: Bench, name: string, rate: number, positions: 
   const intervalMs = (1000 * options.batch) / rate;
   progress(`cross-replica, ${name}: ${requests} requests of ${options.batch} items to A, one every ${intervalMs.toFixed(1)} ms (${rate} items/s for ${options.seconds} s)`);
   const headBefore = await bench.head();
+  const reconnectsBefore = (await agent.request<GroupStatus>({ cmd: 'status', group: 'replica' }, 10_000)).reconnects;
   const commandsBefore = await Promise.all([storeCommandCounts(a.url), storeCommandCounts(b.url)]);
   const cpuWindow = bench.cpu.start();
   const begun = monotonicUs();
@@ -1114,6 +1139,7 @@ async function replicaPass(bench: Bench, name: string, rate: number, positions: 
   const commandsAfter = await Promise.all([storeCommandCounts(a.url), storeCommandCounts(b.url)]);
   await sleep(1_000); // anything extra (a duplicate) would arrive now
   records.push(...(await agent.request<number[]>({ cmd: 'collect', group: 'replica' }, 10_000)));
+  const reconnects = (await agent.request<GroupStatus>({ cmd: 'status', group: 'replica' }, 10_000)).reconnects - reconnectsBefore;
 
   const latencies: number[] = [];
   const seqs = new Set<number>();
@@ -1159,6 +1185,7 @@ async function replicaPass(bench: Bench, name: string, rate: number, positions: 
     exactlyOnce: failed === 0 && missing === 0 && duplicates === 0 && outOfOrder === 0 && seqs.size === applied,
     tailSeconds: missing === 0 ? Math.max(0, lastReceivedMs - writtenMs) / 1000 : null,
     deliveredPerSecond: received / Math.max(0.001, (lastReceivedMs - startedMs) / 1000),
+    reconnects,
     missingDiagnosis,
     cpu,
     storeCommandsPerItem: { a: commandsPerRequest(commandsBefore[0], commandsAfter[0], applied), b: commandsPerRequest(commandsBefore[1], commandsAfter[1], applied) },
@@ -1264,6 +1291,7 @@ function formatChangeFeedReport(report: ChangeFeedReport): string {
         `  store commands per item: gateway A ${commands(p.storeCommandsPerItem.a)}; gateway B ${commands(p.storeCommandsPerItem.b)}`,
       );
       if (p.firstError) lines.push(`  ! first failed request: ${p.firstError}`);
+      if (p.reconnects > 0) lines.push(`  ! gateway B closed the subscriber's socket ${p.reconnects} time(s) (${r.closes[0] ?? '?'}); it resumed with since, as the client helper does`);
       if (p.missingDiagnosis) lines.push(`  ! after ${REPLICA_TAIL_LIMIT_MS / 1000} s: ${p.missingDiagnosis.loggedInventoryEvents} inventory events logged by the relay, ${p.missingDiagnosis.positionsWithPendingOutbox} positions still with outbox entries`);
     }
   }
