@@ -18,6 +18,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
+import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -190,6 +191,10 @@ interface FanOutSide {
   readonly firstMs: Spread;
   /** First → last subscriber: the fan-out itself. */
   readonly spreadMs: Spread;
+  /** Commit → the relay logged the event (its `loggedAt`, read back from the change log): store, outbox, relay. */
+  readonly relayMs: Spread;
+  /** Logged → the last subscriber: Redis, the feed, execution and the sends to every subscriber. */
+  readonly loggedToLastMs: Spread;
   /** The mutation sent → the last subscriber. */
   readonly fromSendMs: Spread;
   /** CPU of gateway A and of the subscriber client from sending each change to its last frame, per change. */
@@ -230,6 +235,9 @@ interface ReplicaPass {
   readonly mutationMs: Spread;
   /** Receive time on B's subscriber − the event's `at` (stamped by A just before it wrote the position). */
   readonly latencyMs: Spread | null;
+  /** The same split at the relay's `loggedAt`: commit → logged, and logged → received on B (Redis, B's feed, send). */
+  readonly relayMs: Spread | null;
+  readonly loggedToReceivedMs: Spread | null;
   readonly received: number;
   readonly distinctSeqs: number;
   readonly duplicates: number;
@@ -401,6 +409,66 @@ class ProcessCpu {
 }
 
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+/** The relay's `loggedAt` of logged events (epoch ms), read back from the change log after a phase. */
+async function loggedAtOf(db: mongo.Db, seqs: readonly number[]): Promise<Map<number, number>> {
+  const loggedAt = new Map<number, number>();
+  for (let i = 0; i < seqs.length; i += 1_000) {
+    const documents = await db
+      .collection<{ _id: number; loggedAt: Date }>('change_log')
+      .find({ _id: { $in: seqs.slice(i, i + 1_000) } }, { projection: { loggedAt: 1 } })
+      .toArray();
+    for (const document of documents) loggedAt.set(document._id, document.loggedAt.getTime());
+  }
+  return loggedAt;
+}
+
+/**
+ * A full garbage collection in a gateway started with `--inspect=127.0.0.1:PORT` (HeapProfiler.collectGarbage over
+ * the inspector protocol), so memory readings are of live objects rather than of where the last GC happened to be.
+ */
+async function collectGarbage(inspectPort: number): Promise<void> {
+  const targets = await new Promise<{ webSocketDebuggerUrl: string }[]>((resolve, reject) => {
+    const req = get(`http://127.0.0.1:${inspectPort}/json/list`, { timeout: 5_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve(JSON.parse(body) as { webSocketDebuggerUrl: string }[]));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('inspector /json/list timed out')));
+    req.on('error', reject);
+  });
+  const target = targets[0]?.webSocketDebuggerUrl;
+  if (!target) throw new Error(`No inspector target on port ${inspectPort}.`);
+  const socket = new WebSocket(target);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('HeapProfiler.collectGarbage did not answer within 30 s')), 30_000);
+      socket.once('error', reject);
+      socket.once('open', () => socket.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
+      socket.on('message', (raw: WebSocket.RawData) => {
+        if ((JSON.parse(raw.toString()) as { id?: number }).id !== 1) return;
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  } finally {
+    socket.terminate();
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('could not find a free port');
+  return address.port;
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The subscriber agent: a child process holding the WebSockets
@@ -759,6 +827,8 @@ interface Bench {
   readonly options: ChangeFeedBenchOptions;
   readonly a: GatewayProcess;
   readonly b: GatewayProcess;
+  /** B's inspector port (for a full GC before memory readings). */
+  readonly inspectPort: number;
   readonly agent: Agent;
   readonly writer: GatewayAdjuster;
   readonly head: () => Promise<number>;
@@ -794,7 +864,9 @@ async function runBench(options: ChangeFeedBenchOptions, cleanup: Cleanup): Prom
   const a = await startGatewayProcess({ mongoUri: store.uri, dbName, dataDir, startTimeoutMs: 120_000, nodeArgs: options.gatewayNodeArgs });
   cleanup.add('stop gateway A', () => a.stop());
   progress('starting gateway B (same database and Redis)');
-  const b = await startGatewayProcess({ mongoUri: store.uri, dbName, dataDir, startTimeoutMs: 120_000, nodeArgs: [] });
+  // B's inspector (127.0.0.1 only) lets the RSS phase run a full GC before each reading; no session is attached otherwise.
+  const inspectPort = await freePort();
+  const b = await startGatewayProcess({ mongoUri: store.uri, dbName, dataDir, startTimeoutMs: 120_000, nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`] });
   cleanup.add('stop gateway B', () => b.stop());
   const keyOf = (name: string): string => {
     const key = a.keys.find((k) => k.name === name)?.key;
@@ -854,7 +926,7 @@ async function runBench(options: ChangeFeedBenchOptions, cleanup: Cleanup): Prom
   await settle(head);
 
   const cpu = new ProcessCpu({ 'gateway A': a.pid, 'gateway B': b.pid, store: store.pid, redis: redis.pid, 'subscriber client': agent.pid, bench: process.pid });
-  const bench: Bench = { options, a, b, agent, writer, head, change, db: client.db(dbName), cpu, windows: {} };
+  const bench: Bench = { options, a, b, inspectPort, agent, writer, head, change, db: client.db(dbName), cpu, windows: {} };
   const rss = options.phases.includes('rss') ? await measureRss(bench, subscriberKey, fanOutSkus[2]!) : null;
   const fanOut = options.phases.includes('fanout') ? await measureFanOut(bench, subscriberKey, fanOutSkus[0]!, fanOutSkus[1]!) : null;
   const replica = options.phases.includes('replica') ? await measureReplica(bench, subscriberKey, writerPositions, fanOutSkus[2]!) : null;
@@ -927,9 +999,12 @@ async function untilAllAttached(bench: Bench, group: string, sku: string, limitM
 
 async function measureRss(bench: Bench, apiKey: string, sku: string): Promise<RssResult> {
   const { b, agent, options } = bench;
-  progress(`RSS: gateway B with 0, ${Math.floor(options.sockets / 2)} and ${options.sockets} sockets open, one subscription each`);
+  progress(`RSS: gateway B after a full GC with 0, ${Math.floor(options.sockets / 2)} and ${options.sockets} sockets open, one subscription each`);
   const step = async (sockets: number): Promise<RssStep> => {
     await sleep(1_000);
+    await collectGarbage(bench.inspectPort);
+    await collectGarbage(bench.inspectPort);
+    await sleep(500);
     const rss = await steadyRss(b.pid);
     const gauges = await gatewayGauges(b.url);
     const mb = (name: string): number | null => (gauges.has(name) ? gauges.get(name)! / 2 ** 20 : null);
@@ -1003,6 +1078,7 @@ async function measureFanOut(bench: Bench, apiKey: string, groupedSku: string, n
     }
   }
   const cpu = phaseCpu();
+  const loggedAt = await loggedAtOf(bench.db, [...samples.grouped, ...samples.naive].flatMap((sample) => (sample.completion ? [sample.completion.seq] : [])));
   const statuses = await Promise.all(sides.map((side) => agent.request<GroupStatus>({ cmd: 'close', group: side.name }, 120_000)));
   await sleep(2_000); // the gateway tears 2 × N subscriptions down before the next phase
 
@@ -1014,6 +1090,8 @@ async function measureFanOut(bench: Bench, apiKey: string, groupedSku: string, n
       lastMs: spread(done.map((s) => s.completion.lastMs - s.completion.atMs)),
       firstMs: spread(done.map((s) => s.completion.firstMs - s.completion.atMs)),
       spreadMs: spread(done.map((s) => s.completion.lastMs - s.completion.firstMs)),
+      relayMs: spread(done.map((s) => (loggedAt.get(s.completion.seq) ?? Number.NaN) - s.completion.atMs)),
+      loggedToLastMs: spread(done.map((s) => s.completion.lastMs - (loggedAt.get(s.completion.seq) ?? Number.NaN))),
       fromSendMs: spread(done.map((s) => s.completion.lastMs - s.sentMs)),
       gatewayCpuMsPerChange: done.reduce((sum, s) => sum + s.gatewayCpuMs, 0) / done.length,
       clientCpuMsPerChange: done.reduce((sum, s) => sum + s.clientCpuMs, 0) / done.length,
@@ -1165,6 +1243,15 @@ async function replicaPass(bench: Bench, name: string, rate: number, positions: 
         }
       : null;
   const latencyMs = latencies.length > 0 ? spread(latencies) : null;
+  const loggedAt = await loggedAtOf(bench.db, [...seqs]);
+  const relay: number[] = [];
+  const afterLog: number[] = [];
+  for (let i = 0; i < records.length; i += 3) {
+    const logged = loggedAt.get(records[i]!);
+    if (logged === undefined) continue;
+    relay.push(logged - records[i + 1]!);
+    afterLog.push(records[i + 2]! - logged);
+  }
   return {
     name,
     targetItemsPerSecond: rate,
@@ -1177,6 +1264,8 @@ async function replicaPass(bench: Bench, name: string, rate: number, positions: 
     achievedItemsPerSecond: applied / writeSeconds,
     mutationMs: spread(mutationMs),
     latencyMs,
+    relayMs: relay.length > 0 ? spread(relay) : null,
+    loggedToReceivedMs: afterLog.length > 0 ? spread(afterLog) : null,
     received,
     distinctSeqs: seqs.size,
     duplicates,
@@ -1226,7 +1315,7 @@ function formatChangeFeedReport(report: ChangeFeedReport): string {
     const kb = (value: number | null): string => (value === null ? 'n/a' : `${value.toFixed(1)} KB`);
     lines.push(
       '',
-      `RSS per open socket: gateway B, sockets with one subscription each, every subscription through one event`,
+      `RSS per open socket: gateway B, sockets with one subscription each, every subscription through one event; each reading after a full GC (inspector)`,
       row(['sockets open', 'VmRSS MB', 'heap used MB', 'external MB'], [14, 10, 13, 12]),
       ...m.steps.map((step) => row([int(step.sockets), step.rssMb.toFixed(1), step.heapUsedMb?.toFixed(1) ?? 'n/a', step.externalMb?.toFixed(1) ?? 'n/a'], [14, 10, 13, 12])),
       `per socket, 0 → ${int(m.sockets)}: ${kb(m.perSocketKb)} RSS (V8 heap used ${kb(m.heapUsedPerSocketKb)}, external ${kb(m.externalPerSocketKb)}); second half alone: ${kb(m.secondHalfPerSocketKb)} RSS`,
@@ -1245,9 +1334,13 @@ function formatChangeFeedReport(report: ChangeFeedReport): string {
       side('grouped (as is): last subscriber received', f.grouped.lastMs),
       side('  first subscriber received', f.grouped.firstMs),
       side('  first → last', f.grouped.spreadMs),
+      side('  commit → logged by the relay', f.grouped.relayMs),
+      side('  logged → last subscriber', f.grouped.loggedToLastMs),
       side('naive (each re-executes): last subscriber', f.naive.lastMs),
       side('  first subscriber received', f.naive.firstMs),
       side('  first → last', f.naive.spreadMs),
+      side('  commit → logged by the relay', f.naive.relayMs),
+      side('  logged → last subscriber', f.naive.loggedToLastMs),
       `gateway A CPU per change (mutation, relay, fan-out): grouped ${ms(f.grouped.gatewayCpuMsPerChange)} ms, naive ${ms(f.naive.gatewayCpuMsPerChange)} ms; subscriber client CPU per change: ${ms(f.grouped.clientCpuMsPerChange)} / ${ms(f.naive.clientCpuMsPerChange)} ms`,
       `naive ÷ grouped: last p50 ${x(f.naiveOverGrouped.lastP50)}, last p99 ${x(f.naiveOverGrouped.lastP99)}, gateway CPU ${x(f.naiveOverGrouped.gatewayCpu)}`,
       `other processes on the machine meanwhile: ${other(f.cpu)}`,
@@ -1263,7 +1356,7 @@ function formatChangeFeedReport(report: ChangeFeedReport): string {
       '',
       `Cross-replica: adjustInventory on gateway A (${r.passes[0]?.itemsPerRequest ?? '?'} items per request, paced), one subscriber on gateway B, Redis between them`,
       'latency = receive on B − the event\'s `at` (A stamps it just before the position write; ms resolution)',
-      row(['pass', 'target/s', 'achieved/s', 'p50 ms', 'p99 ms', 'max ms', 'mut p50', 'tail s', 'events'], widths),
+      row(['pass', 'target/s', 'achieved/s', 'p50 ms', 'p99 ms', 'max ms', 'mut p50', 'tail s', 'events on B'], widths),
       ...r.passes.map((p) =>
         row(
           [
@@ -1286,6 +1379,7 @@ function formatChangeFeedReport(report: ChangeFeedReport): string {
       const commands = (c: Readonly<Record<string, number>>): string => Object.entries(c).map(([command, n]) => `${command} ${n.toFixed(2)}`).join(', ') || 'none';
       lines.push(
         `${p.name}: ${int(p.itemsApplied)} items committed in ${p.requests} requests (${p.failedRequests} failed); on B ${int(p.received)} events, ${int(p.distinctSeqs)} distinct seqs, ${p.duplicates} duplicates, ${p.outOfOrder} out of order, ${p.missing} missing: ${p.exactlyOnce ? 'all, exactly once, in order' : 'NOT exactly once'}; delivered ${int(p.deliveredPerSecond)} events/s`,
+        `  split at the relay's loggedAt: commit → logged p50 ${p.relayMs ? ms(p.relayMs.p50) : 'n/a'} / p99 ${p.relayMs ? ms(p.relayMs.p99) : 'n/a'} ms; logged → received on B p50 ${p.loggedToReceivedMs ? ms(p.loggedToReceivedMs.p50) : 'n/a'} / p99 ${p.loggedToReceivedMs ? ms(p.loggedToReceivedMs.p99) : 'n/a'} ms; mutation p99 ${ms(p.mutationMs.p99)} ms`,
         `  goals p50 ≤ ${p.goal.p50Ms} ms: ${p.latencyMs ? verdict(p.goal.p50Met, p.latencyMs.p50, p.goal.p50Ms) : 'n/a'}; p99 ≤ ${p.goal.p99Ms} ms: ${p.latencyMs ? verdict(p.goal.p99Met, p.latencyMs.p99, p.goal.p99Ms) : 'n/a'}`,
         `  CPU µs per item: ${cpu}; other processes: ${other(p.cpu)}`,
         `  store commands per item: gateway A ${commands(p.storeCommandsPerItem.a)}; gateway B ${commands(p.storeCommandsPerItem.b)}`,

@@ -64,6 +64,7 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
         throw error;
       })
     : null;
+  if (changeFeed) metrics.observeChangeFeed(changeFeed);
   const services = createServices(store.repositories, {
     changeHub: changeFeed?.hub ?? null,
     idempotency: { retentionMs: config.idempotencyRetentionMs, leaseMs: config.idempotencyLeaseMs },

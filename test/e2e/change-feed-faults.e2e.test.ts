@@ -131,10 +131,17 @@ describe('change feed faults: nothing committed is lost, nothing is delivered tw
     await seed(c, a!);
     const subscribers = [subscribe(c, b!), subscribe(c, cc!)];
     for (let i = 0; i < 10; i++) await adjust(c, [a!], SKUS[i % SKUS.length]!, `r-${i}`);
+    // A storefront that goes away mid-stream and comes back with the last seq it saw.
+    const leaving = subscribe(c, cc!);
+    const seenBefore = (await leaving.until((events) => events.length >= 10)).slice(0, 10);
+    leaving.stop();
+    const lastSeen = seenBefore[9]!.seq;
     await redis.restart();
     for (let i = 10; i < 20; i++) await adjust(c, [i % 2 ? a! : b!], SKUS[i % SKUS.length]!, `r-${i}`);
     const versions = await finalVersions(c, a!);
     for (const subscriber of subscribers) await expectEveryChangeOnce(subscriber, versions);
+    const resumed = await record<InventoryChangedView>(c.feeds[0]!, INVENTORY_CHANGED, { channel: 'WEB' }, lastSeen).until((events) => events.length >= 10);
+    expect([...seenBefore, ...resumed].map((event) => event.seq)).toEqual(subscribers[0]!.events.map((event) => event.seq));
   });
 
   it('Redis stopped (SIGSTOP) for 5 seconds mid-stream: changes keep flowing from the log, once each', async () => {

@@ -134,6 +134,17 @@ describe('change feed across three replicas and one Redis', () => {
     catalog.stop();
   });
 
+  it('has exactly one replica relaying, and every replica reports the feed in /metrics', async () => {
+    const texts = await Promise.all(gateways.map(async (gateway) => (await fetch(new URL('/metrics', gateway.url))).text()));
+    const value = (text: string, name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1]);
+    expect(texts.map((text) => value(text, 'change_relay_active')).reduce((a, b) => a + b, 0)).toBe(1);
+    for (const text of texts) {
+      expect(value(text, 'change_bus_connected')).toBe(1);
+      expect(value(text, 'change_feed_last_seq')).toBeGreaterThan(0);
+      expect(text).toMatch(/^change_feed_delivery_lag_seconds_count \d+/m);
+    }
+  });
+
   it('pages through the log over HTTP, with a cursor to continue from', async () => {
     const first = (await erp(changes, { since: 0, first: 3 })).data!.changes;
     expect(first.changes).toHaveLength(3);
