@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ChangeFeedClient } from '../../src/client/index.js';
-import { CursorExpiredError, SubscriptionRejectedError } from '../../src/client/index.js';
+import { ConnectionRejectedError, CursorExpiredError, SubscriptionRejectedError } from '../../src/client/index.js';
 import type { App } from '../../src/app/app.js';
 import { feedClient, record } from '../utils/feed-recorder.js';
 import { startGatewayProcess, type GatewayProcess } from '../utils/gateway-process.js';
@@ -132,6 +132,30 @@ describe('change feed across three replicas and one Redis', () => {
     expect(seen.find((event) => event.entity === 'PRICE_LIST')).toMatchObject({ key: 'EUR-WEB', outcome: 'CREATED', version: 1 });
     prices.stop();
     catalog.stop();
+  });
+
+  it.each([
+    ['an unknown channel', { channel: 'NOPE' }, null, 'NOT_FOUND'],
+    ['more than 500 SKUs', { channel: 'WEB', skus: Array.from({ length: 501 }, (_, i) => `S-${i}`) }, null, 'BAD_USER_INPUT'],
+  ])('rejects a subscription with %s, with a typed error', async (_, variables, _since, code) => {
+    const rejected = record<InventoryChangedView>(feedOn(1, keys.erp), INVENTORY_CHANGED, variables);
+    const error = await rejected.failed();
+    expect(error).toBeInstanceOf(SubscriptionRejectedError);
+    expect((error as SubscriptionRejectedError).code).toBe(code);
+  });
+
+  it('closes a socket without a valid key before any subscription runs', async () => {
+    const error = await record<InventoryChangedView>(feedOn(1, 'rsg_not-a-key'), INVENTORY_CHANGED, { channel: 'WEB' }).failed();
+    expect(error).toBeInstanceOf(ConnectionRejectedError);
+  });
+
+  it.each([
+    ['a page larger than 500', { since: 0, first: 501 }],
+    ['a negative since', { since: -1 }],
+    ['a fractional since', { since: 1.5 }],
+  ])('rejects a changes query with %s (BAD_USER_INPUT)', async (_, variables) => {
+    const page = await erp(changes, variables);
+    expect(page.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
   });
 
   it('has exactly one replica relaying, and every replica reports the feed in /metrics', async () => {

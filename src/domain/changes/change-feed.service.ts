@@ -39,7 +39,11 @@ function visibleToCaller(event: ChangeEventValue, caller: Caller): boolean {
   return event.channels === null || event.channels.some((channel) => canSeeChannel(caller, channel));
 }
 
-function optionalSet(values: readonly string[] | null | undefined): ReadonlySet<string> | null {
+/** SKUs or locations one subscription or query may name: every subscription holds its filter in memory. */
+export const MAX_FILTER_VALUES = 500;
+
+function optionalSet(values: readonly string[] | null | undefined, argument: string): ReadonlySet<string> | null {
+  if (values && values.length > MAX_FILTER_VALUES) throw new DomainError('BAD_USER_INPUT', `${argument} may name at most ${MAX_FILTER_VALUES} values.`, { argument });
   return values && values.length > 0 ? new Set(values) : null;
 }
 
@@ -64,15 +68,15 @@ export class ChangeFeedService {
 
   async inventoryChanged(ctx: RequestContext, args: InventoryStreamArgs): Promise<AsyncIterableIterator<ChangeEventValue>> {
     const channel = await this.visibleChannel(ctx, args.channel);
-    const requested = optionalSet(args.locations);
+    const requested = optionalSet(args.locations, 'locations');
     const locations = new Set(channel.locationCodes.filter((location) => !requested || requested.has(location)));
-    const skus = optionalSet(args.skus);
+    const skus = optionalSet(args.skus, 'skus');
     return this.open(args.since, (event) => event.entity === 'InventoryPosition' && event.data['changed'] === true && locations.has(event.location ?? '') && (!skus || skus.has(event.sku ?? '')));
   }
 
   async availabilityChanged(ctx: RequestContext, args: { channel: string; skus?: readonly string[] | null; since?: number | null }): Promise<AsyncIterableIterator<ChangeEventValue>> {
     const channel = await this.visibleChannel(ctx, args.channel);
-    const skus = optionalSet(args.skus);
+    const skus = optionalSet(args.skus, 'skus');
     return this.open(args.since, (event) => event.entity === 'ChannelAvailability' && visibleTo(event, channel.code) && event.channels !== null && (!skus || skus.has(event.sku ?? '')));
   }
 
@@ -99,7 +103,7 @@ export class ChangeFeedService {
       throw new DomainError('FORBIDDEN', `API key "${ctx.caller.name}" lacks the "inventory:read" scope needed for inventory and availability changes.`, { requiredScope: 'inventory:read' });
     }
     const channel = filter?.channel ? await this.visibleChannel(ctx, filter.channel) : null;
-    const skus = optionalSet(filter?.skus);
+    const skus = optionalSet(filter?.skus, 'skus');
     await this.assertCursorKept(since);
     const matches = (event: ChangeEventValue) =>
       kinds.has(kindOf(event)) &&
