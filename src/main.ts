@@ -35,6 +35,13 @@ async function main(): Promise<void> {
     app.services.reservations.sweep(app.systemContext()).catch((error: unknown) => logger.warn({ err: error }, 'reservation sweep failed'));
   }, config.reservationSweepIntervalMs).unref();
 
+  // Server-side inventory resets whose gateway died or shut down mid-file continue here once their lease expires.
+  const resumeResets = () => {
+    app.services.inventoryReset.resumeAbandoned(app.systemContext()).catch((error: unknown) => logger.warn({ err: error }, 'resuming inventory resets failed'));
+  };
+  resumeResets();
+  const resetResumer = setInterval(resumeResets, config.inventoryReset.leaseMs).unref();
+
   if (demoKeys.length > 0) printBanner(gateway.url, demoKeys);
   // Machine-readable for tests and orchestration, and written last: everything above is out once it appears.
   logger.info({ url: gateway.url, port: gateway.port, env: config.env }, 'listening');
@@ -52,6 +59,7 @@ async function main(): Promise<void> {
     }, config.shutdownGraceMs + SHUTDOWN_WATCHDOG_MARGIN_MS).unref();
     clearInterval(sweeper);
     clearInterval(reservationSweeper);
+    clearInterval(resetResumer);
     try {
       await gateway.stop();
       await app.close();

@@ -35,7 +35,7 @@ beforeAll(async () => {
   gateways = await Promise.all([0, 1].map(() => startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName } })));
   clients = gateways.map((gateway) => graphqlClient(gateway.url, key));
   const [a] = clients as [GraphqlClient];
-  await a(upsertLocations, { input: ['L', 'CRASH', 'KILL'].map((code) => ({ code, name: code, kind: 'DISTRIBUTION_CENTER', region: 'EU', timezone: 'UTC', negativeStockPolicy: 'ALLOW' })) });
+  await a(upsertLocations, { input: ['L', 'CRASH', 'KILL', 'ORPHAN'].map((code) => ({ code, name: code, kind: 'DISTRIBUTION_CENTER', region: 'EU', timezone: 'UTC', negativeStockPolicy: 'ALLOW' })) });
   await a(upsertProducts, { input: [{ code: 'P', title: 'P' }] });
   await a(upsertSkus, { input: SKUS.map((code) => ({ code, productCode: 'P', title: code })) });
 });
@@ -173,6 +173,20 @@ describe('a gateway that dies mid-import', () => {
     const done = await resumeAndSettle(clients[0]!, 'kill.csv', asOf, started.id);
     expect(done).toMatchObject({ state: 'COMPLETED', rowsProcessed: 10, rowsApplied: 10, attempts: 2 });
     await expectEachRowOnce('KILL', done.id, { 'S-5': -1 });
+  });
+
+  it('is resumed by a live gateway on its own when the gateway running it dies (no second import needed)', async () => {
+    const pausing = await startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName, FAILPOINTS: 'inventory.reset.after-chunk=pause' } });
+    files.write('orphan.csv', resetCsv(rows.map(([sku, , onHand]) => [sku, 'ORPHAN', onHand])));
+    const asOf = await asOfNow();
+    const started = await startImport(graphqlClient(pausing.url, key), { path: 'orphan.csv', asOf: asOf.toISOString() });
+    await waitForPauses(pausing, 1);
+    pausing.process.kill('SIGKILL');
+    await pausing.exited();
+    // The other gateway notices the expired lease and finishes the job.
+    const done = await settledJob(clients[0]!, started.id);
+    expect(done).toMatchObject({ state: 'COMPLETED', rowsProcessed: 10, rowsApplied: 10, attempts: 2 });
+    await expectEachRowOnce('ORPHAN', done.id, {});
   });
 
   /** Imports the same file again until a live gateway has taken the job over (its lease expires first), then waits. */

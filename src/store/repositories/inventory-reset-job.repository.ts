@@ -108,6 +108,17 @@ export class InventoryResetJobRepository {
     }
   }
 
+  /** Jobs started or queued whose runner is gone (no lease, or an expired one), oldest first. */
+  async findAbandoned(now: Date, limit: number): Promise<InventoryResetJobRecord[]> {
+    const documents = await this.model
+      .find({ state: { $in: ['QUEUED', 'RUNNING'] }, $or: [{ lease: null }, { 'lease.until': { $lt: now } }] })
+      .sort({ updatedAt: 1 })
+      .limit(limit)
+      .lean<StoredJob[]>()
+      .exec();
+    return documents.map(toRecord);
+  }
+
   /**
    * Takes the job if nobody runs it: QUEUED or RUNNING with no live lease (its runner died), or FAILED (it
    * applied nothing; run it again). Resolves the job as the new holder sees it, or null when someone else holds

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DomainError, invalidInput, type InputIssue, type InvalidInputResult } from '../../common/errors.js';
 import type { RequestContext } from '../../common/request-context.js';
@@ -8,6 +8,9 @@ import { resolveImportPath } from './import-path.js';
 import { InventoryResetRun, type ResetProgressEvent, type ResetStores } from './inventory-reset.job.js';
 import { EMPTY_PROGRESS, type AbsentPositions, type InventoryResetJobRecord, type ResetOptions, type ResetPolicy } from './inventory-reset.types.js';
 import { hashFile } from './reset-file.js';
+
+/** Abandoned jobs one resume pass takes over; the next pass takes the rest. */
+const RESUME_BATCH = 10;
 
 export interface InventoryResetOptions {
   /** importInventory reads files from here only (IMPORT_DIR, default DATA_DIR/imports). */
@@ -95,6 +98,34 @@ export class InventoryResetService {
       hooks.onWaiting?.(job);
       await sleep(FOLLOW_POLL_MS);
     }
+  }
+
+  /**
+   * Resumes server-side imports whose runner died or shut down (their lease expired), in this process's
+   * background; the gateway calls it at start and then once per lease period. A CLI import (absolute path: the
+   * file is on the CLI's machine) is left to the CLI, which resumes it when run again. Resolves how many it took.
+   */
+  async resumeAbandoned(ctx: RequestContext): Promise<number> {
+    let resumed = 0;
+    for (const job of await this.stores.jobs.findAbandoned(new Date(), RESUME_BATCH)) {
+      if (isAbsolute(job.path)) continue;
+      const resolved = await resolveImportPath(this.options.importDir, job.path);
+      if (!resolved.ok) {
+        ctx.logger.warn({ resetJob: job.id, path: job.path }, 'abandoned inventory reset job: its file is gone; import it again');
+        continue;
+      }
+      const now = new Date();
+      const token = randomUUID();
+      const claimed = await this.stores.jobs.claim(job.id, token, job.path, now, new Date(now.getTime() + this.options.leaseMs));
+      if (!claimed) continue; // another replica took it first
+      resumed++;
+      ctx.logger.info({ resetJob: job.id, rowsProcessed: claimed.rowsProcessed }, 'resuming an abandoned inventory reset job');
+      // The run checks the file's sha256 against the job's and fails it (FILE_CHANGED) if the file was replaced.
+      new InventoryResetRun(this.stores, claimed, token, resolved.absolute, { chunkRows: this.options.chunkRows, leaseMs: this.options.leaseMs, logger: ctx.logger })
+        .run()
+        .catch((error: unknown) => ctx.logger.error({ err: error, resetJob: job.id }, 'inventory reset stopped; it is resumed again once its lease expires'));
+    }
+    return resumed;
   }
 
   /** Finds or creates the job and tries to claim it; `run` is null when it is finished or someone else runs it. */
