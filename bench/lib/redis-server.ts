@@ -92,8 +92,8 @@ function killQuietly(pid: number): void {
   }
 }
 
-/** A port the kernel just handed out and released; redis-server binds it a moment later. */
-async function freePort(): Promise<number> {
+/** A port of 127.0.0.1 the kernel just handed out and released, for a server started a moment later. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
