@@ -42,7 +42,7 @@ const envSchema = z
     CHANGE_RELAY_LEASE_MS: z.coerce.number().int().min(100).default(10_000),
     CHANGE_RELAY_SCAN_INTERVAL_MS: positiveInt.default(5_000),
     CHANGE_FEED_POLL_INTERVAL_MS: positiveInt.default(500),
-    WS_MAX_QUEUED_EVENTS: positiveInt.default(1_000),
+    WS_MAX_QUEUED_EVENTS: positiveInt.default(10_000),
     WS_MAX_BUFFERED_BYTES: positiveInt.default(1024 * 1024),
   })
   .refine((env) => !(env.FAILPOINTS && env.NODE_ENV === 'production'), { message: 'failpoints are for tests and cannot be set in production', path: ['FAILPOINTS'] })

@@ -108,7 +108,10 @@ export class ChangeRelay {
     this.signal.listen(null);
     await this.unsubscribe?.();
     await this.draining?.catch(() => undefined);
-    if (phase.kind === 'leading') await this.log.releaseLease(this.owner, phase.epoch).catch(() => undefined);
+    if (phase.kind === 'leading') {
+      if (phase.nextSeq > 1) await this.log.advanceHead(phase.nextSeq - 1).catch(() => undefined);
+      await this.log.releaseLease(this.owner, phase.epoch).catch(() => undefined);
+    }
     this.phase = { kind: 'stopped' };
   }
 
@@ -151,22 +154,36 @@ export class ChangeRelay {
       for (const id of batch) ids.delete(id);
       if (ids.size === 0) this.pending.delete(collection);
       try {
-        await this.drain(collection, batch);
+        await this.drainCarefullyOnConflict(collection, batch);
       } catch (error) {
-        if (error instanceof SequenceTakenError) {
-          await this.onSequenceTaken();
-          for (const id of batch) add(this.pending, collection, id);
-        } else this.logger.error({ err: error, collection }, 'change relay: draining failed; the repair scan retries');
+        if (error instanceof SequenceTakenError) for (const id of batch) add(this.pending, collection, id);
+        else this.logger.error({ err: error, collection }, 'change relay: draining failed; the repair scan retries');
       }
     }
   }
 
-  private async drain(collection: string, ids: readonly string[]): Promise<void> {
+  /**
+   * Appends optimistically: on the normal path no entry read from an outbox is logged yet, so the "already
+   * logged?" read is skipped. When the append collides (an entry a dead relay logged but did not pull, or
+   * another relay's sequence numbers), the log's head is re-read and the batch drained again, this time leaving
+   * out what is already logged.
+   */
+  private async drainCarefullyOnConflict(collection: string, ids: readonly string[]): Promise<void> {
+    try {
+      await this.drain(collection, ids, false);
+    } catch (error) {
+      if (!(error instanceof SequenceTakenError)) throw error;
+      await this.onSequenceTaken();
+      await this.drain(collection, ids, true);
+    }
+  }
+
+  private async drain(collection: string, ids: readonly string[], careful: boolean): Promise<void> {
     const finalize = this.sources.get(collection)!;
     const documents = (await this.log.readOutboxes(collection, ids)).filter((document) => (document.outbox?.length ?? 0) > 0);
     if (documents.length === 0) return;
     const drafts: ChangeDraftValue[] = documents.flatMap((document) => finalize(document, document.outbox!));
-    const logged = await this.log.loggedEventIds(drafts.map((d) => d.eventId));
+    const logged = careful ? await this.log.loggedEventIds(drafts.map((d) => d.eventId)) : new Set<string>();
     const fresh = drafts.filter((d) => !logged.has(d.eventId));
     const phase = this.phase;
     if (phase.kind !== 'leading') return;
@@ -179,7 +196,6 @@ export class ChangeRelay {
       // Not awaited: a stalled broker must not hold the log up; replicas that miss it read the log.
       void this.bus.publish(TOPICS.changes, encodeChanges(events));
       await failpoint('relay.after-publish');
-      await this.log.advanceHead(phase.nextSeq - 1);
     }
     // Derived values (available-to-sell) are written before the source events leave their outboxes: a crash in
     // between derives again from the same events, and an unchanged value writes nothing.
@@ -209,7 +225,11 @@ export class ChangeRelay {
       if (phase.kind === 'leading') {
         // Only renews: the next sequence number belongs to the drain loop (a correction made here while a batch
         // is being appended would be added to by that batch and leave a hole).
-        if (await this.log.renewLease(this.owner, phase.epoch, expiresAt)) return;
+        if (await this.log.renewLease(this.owner, phase.epoch, expiresAt)) {
+          // The recorded head only shortens other replicas' start-up probe: once per tick is enough.
+          if (phase.nextSeq > 1) await this.log.advanceHead(phase.nextSeq - 1);
+          return;
+        }
         this.logger.warn({ epoch: phase.epoch }, 'change relay: lease lost to another replica');
         this.phase = { kind: 'following' };
         return;

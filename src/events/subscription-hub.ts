@@ -9,8 +9,13 @@ export interface SubscriptionHubOptions {
   readonly replayBatch: number;
 }
 
+/**
+ * The queue holds references to events shared by every stream, so its cap is about lag, not memory: it must be
+ * well above one relay batch (500 documents, possibly a few thousand events), which the feed hands to every stream
+ * in one synchronous step, or fast consumers would be closed as slow.
+ */
 export const DEFAULT_SUBSCRIPTION_HUB_OPTIONS: SubscriptionHubOptions = {
-  maxQueuedEvents: 1_000,
+  maxQueuedEvents: 10_000,
   replayBatch: 500,
 };
 

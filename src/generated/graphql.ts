@@ -126,7 +126,7 @@ export type CatalogStatus =
 
 /** What every change carries. Drop a change whose seq you already applied; versions increase per aggregate. */
 export type ChangeEvent = {
-  /** When the change was committed. */
+  /** When the writer stamped the change, just before sending its write (the commit follows within that round trip). */
   readonly at: Scalars['DateTime']['output'];
   readonly eventId: Scalars['ID']['output'];
   readonly origin: ChangeOrigin;

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Caller } from '../domain/access/access.types.js';
 import type { RequestContext } from '../domain/common/request-context.js';
 import type { Services } from '../domain/services.js';
-import { createLoaders } from '../store/loaders.js';
+import { createLoaders, type Loaders } from '../store/loaders.js';
 import type { Repositories } from '../store/repositories/index.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -44,11 +44,19 @@ export function createContextFactory(deps: ContextFactoryDeps) {
       return caller;
     },
     build(requestId: string, caller: Caller): RequestContext {
+      // Built on first use: a subscription's context lives as long as its socket and usually needs neither
+      // (measured ~3 KB per open subscription when built eagerly).
+      let logger: Logger | undefined;
+      let loaders: Loaders | undefined;
       return {
         requestId,
         caller,
-        logger: deps.logger.child({ requestId, apiKey: caller.name }),
-        loaders: createLoaders(deps.repositories),
+        get logger() {
+          return (logger ??= deps.logger.child({ requestId, apiKey: caller.name }));
+        },
+        get loaders() {
+          return (loaders ??= createLoaders(deps.repositories));
+        },
         services: deps.services,
         now: new Date(),
       };

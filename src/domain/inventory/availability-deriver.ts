@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import type { ChangeDeriver } from '../../events/change-relay.js';
 import type { ChannelAvailabilityRepository } from '../../store/repositories/channel-availability.repository.js';
 import type { ChannelRepository } from '../../store/repositories/channel.repository.js';
@@ -7,6 +8,8 @@ import { outboxEntry, type ChangeEventValue } from '../changes/change-event.js';
 import { availabilityOf } from './availability.js';
 import { positionKey } from './inventory.types.js';
 
+/** Availability writes in flight at once: each is its own single-document compare-and-set. */
+const WRITE_CONCURRENCY = 8;
 /** A value written by a concurrent derivation is re-read and compared again this many times. */
 const MAX_RACE_RETRIES = 5;
 
@@ -52,20 +55,23 @@ export class AvailabilityDeriver implements ChangeDeriver {
     const [positions, stored] = await Promise.all([this.positions.findByKeys([...positionKeys]), this.availability.findByKeys(pairs.map(({ sku, channel }) => availabilityKey(channel.code, sku)))]);
     const positionsByKey = new Map(positions.map((position) => [position.key, position]));
     const storedByKey = new Map(stored.map((record) => [record.key, record]));
-    const lost: { sku: string; channel: ChannelRecord }[] = [];
     const now = new Date();
-    for (const pair of pairs) {
-      const key = availabilityKey(pair.channel.code, pair.sku);
-      const { availableToSell } = availabilityOf(pair.sku, pair.channel, positionsByKey, false);
-      const previous = storedByKey.get(key) ?? null;
-      if (previous && previous.availableToSell === availableToSell) continue;
-      const source = lastBySku.get(pair.sku)!;
-      const version = (previous?.version ?? 0) + 1;
-      const entry = outboxEntry(source.origin, now, { version, data: { channel: pair.channel.code, sku: pair.sku, availableToSell, previous: previous?.availableToSell ?? null } });
-      const written = await this.availability.write({ key, channelCode: pair.channel.code, skuCode: pair.sku, availableToSell, updatedAt: now }, previous?.version ?? null, entry);
-      if (!written) lost.push(pair);
-    }
-    return lost;
+    const outcomes = await pMap(
+      pairs,
+      async (pair) => {
+        const key = availabilityKey(pair.channel.code, pair.sku);
+        const { availableToSell } = availabilityOf(pair.sku, pair.channel, positionsByKey, false);
+        const previous = storedByKey.get(key) ?? null;
+        if (previous && previous.availableToSell === availableToSell) return null;
+        const source = lastBySku.get(pair.sku)!;
+        const version = (previous?.version ?? 0) + 1;
+        const entry = outboxEntry(source.origin, now, { version, data: { channel: pair.channel.code, sku: pair.sku, availableToSell, previous: previous?.availableToSell ?? null } });
+        const written = await this.availability.write({ key, channelCode: pair.channel.code, skuCode: pair.sku, availableToSell, updatedAt: now }, previous?.version ?? null, entry);
+        return written ? null : pair;
+      },
+      { concurrency: WRITE_CONCURRENCY },
+    );
+    return outcomes.filter((pair) => pair !== null);
   }
 }
 
