@@ -76,7 +76,9 @@ const leftover = new Set<Client>();
 const groupCount = () => [...groupedInstances].reduce((sum, grouped) => sum + grouped.groupCount, 0);
 const wsClientCount = () => [...wsServers].reduce((sum, server) => sum + server.clients.size, 0);
 /** Listeners attached to this replica's feed: one per live stream (TS lets tests read a private member by name). */
-const feedListeners = () => (app.changeFeed!.feed as unknown as { listeners: Set<unknown> })['listeners'].size;
+/** Listeners the streams added to the replica's feed (the metrics' own listener is there from the start). */
+const feedListeners = () => (app.changeFeed!.feed as unknown as { listeners: Set<unknown> })['listeners'].size - baselineFeedListeners;
+let baselineFeedListeners = 0;
 const feed = (): ChangeFeed => app.changeFeed!.feed;
 
 const adjust = async (sku: string, location: string, delta: number) => {
@@ -283,6 +285,7 @@ beforeAll(async () => {
   const config = loadConfig({ NODE_ENV: 'test', MONGODB_URI: inject('mongoUri'), MONGODB_DB: uniqueDbName('subscription_memory'), LOG_LEVEL: 'silent', PORT: '0' });
   const logger = createLogger('silent');
   app = await openApp(config, logger, { changeFeed: true });
+  baselineFeedListeners = (app.changeFeed!.feed as unknown as { listeners: Set<unknown> })['listeners'].size;
   hub = app.changeFeed!.hub;
   gateway = await startGateway({ config, store: app.store, services: app.services, logger, metrics: app.metrics });
   keys = { erp: await createKey(app, 'erp', ['catalog:read', 'catalog:write', 'inventory:read', 'inventory:write']), storefront: '' };
