@@ -169,6 +169,15 @@ describe('change feed across three replicas and one Redis', () => {
     }
   });
 
+  it('shows a channel-bound key only the inventory changes at its channels\' locations in the log', async () => {
+    const storefront = graphqlClient(gateways[1]!.url, keys.storefront);
+    const page = (await storefront(changes, { since: 0, first: 500, filter: { kinds: ['INVENTORY', 'AVAILABILITY'] } })).data!.changes;
+    expect(page.changes.length).toBeGreaterThan(0);
+    // S-3 was received at L-2 too, which only POS sells from.
+    expect(page.changes.filter((change) => change.__typename === 'InventoryChanged').every((change) => change['location'] === 'L-1')).toBe(true);
+    expect(page.changes.filter((change) => change.__typename === 'AvailabilityChanged').every((change) => change['channel'] === 'WEB')).toBe(true);
+  });
+
   it('pages through the log over HTTP, with a cursor to continue from', async () => {
     const first = (await erp(changes, { since: 0, first: 3 })).data!.changes;
     expect(first.changes).toHaveLength(3);

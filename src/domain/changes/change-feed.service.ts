@@ -105,9 +105,12 @@ export class ChangeFeedService {
     const channel = filter?.channel ? await this.visibleChannel(ctx, filter.channel) : null;
     const skus = optionalSet(filter?.skus, 'skus');
     await this.assertCursorKept(since);
+    // Positions carry no channel: a bound key sees those at its channels' locations only, as everywhere else.
+    const boundLocations = ctx.caller.channels.length > 0 ? new Set((await this.channels.listAll(true, ctx.caller.channels)).flatMap((c) => c.locationCodes)) : null;
     const matches = (event: ChangeEventValue) =>
       kinds.has(kindOf(event)) &&
       visibleToCaller(event, ctx.caller) &&
+      (!boundLocations || event.entity !== 'InventoryPosition' || boundLocations.has(event.location ?? '')) &&
       (!skus || skus.has(event.sku ?? '')) &&
       (!channel || (event.entity === 'InventoryPosition' ? channel.locationCodes.includes(event.location ?? '') : visibleTo(event, channel.code))) &&
       (event.entity !== 'InventoryPosition' || event.data['changed'] === true);
