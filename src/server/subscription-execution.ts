@@ -13,12 +13,29 @@ const RESULTS_KEPT_PER_GROUP = 64;
 
 export interface SubscriptionSocket {
   readonly bufferedAmount: number;
+  readonly readyState: number;
   close(code: number, reason: string): void;
+  send(data: string, callback: (error?: Error) => void): void;
+}
+
+/** The socket and graphql-ws operation id of one subscriber, so results can be sent without graphql-ws. */
+export interface SubscriberChannel {
+  readonly socket: SubscriptionSocket;
+  readonly id: string;
+}
+
+/** WebSocket.OPEN. */
+const OPEN = 1;
+
+/** One execution shared by a group: the result, and its JSON when it can be sent as is (no errors to format). */
+interface SharedResult {
+  readonly result: ExecutionResult;
+  readonly json: string | null;
 }
 
 interface Group {
   members: number;
-  readonly results: Map<number, Promise<ExecutionResult>>;
+  readonly results: Map<number, Promise<SharedResult>>;
 }
 
 /**
@@ -45,7 +62,13 @@ export class GroupedSubscriptions {
     return this.groups.size;
   }
 
-  async subscribe(args: ExecutionArgs, socket: SubscriptionSocket | null): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  /**
+   * With `channel`, error-free results go straight to the socket as graphql-ws `next` frames built around the
+   * group's one serialisation (graphql-ws would validate and stringify the same payload once per subscriber);
+   * results with errors still go through graphql-ws, so its error formatting applies.
+   */
+  async subscribe(args: ExecutionArgs, channel: SubscriberChannel | null): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+    const socket = channel?.socket ?? null;
     const source = await createSourceEventStream(args);
     if (!isAsyncIterator(source)) return source as ExecutionResult;
     const key = this.groupKey(args);
@@ -61,15 +84,17 @@ export class GroupedSubscriptions {
       if (joined.members === 0 && this.groups.get(key) === joined) this.groups.delete(key);
     };
 
-    const run = (event: ChangeEventValue): Promise<ExecutionResult> => {
-      let result = joined.results.get(event.seq);
-      if (!result) {
-        result = Promise.resolve(execute({ ...args, rootValue: event }));
-        joined.results.set(event.seq, result);
+    const run = (event: ChangeEventValue): Promise<SharedResult> => {
+      let shared = joined.results.get(event.seq);
+      if (!shared) {
+        shared = Promise.resolve(execute({ ...args, rootValue: event })).then((result) => ({ result, json: result.errors ? null : JSON.stringify(result) }));
+        joined.results.set(event.seq, shared);
         if (joined.results.size > RESULTS_KEPT_PER_GROUP) joined.results.delete(joined.results.keys().next().value!);
       }
-      return result;
+      return shared;
     };
+    const framePrefix = channel ? `{"id":${JSON.stringify(channel.id)},"type":"next","payload":` : '';
+    let ended = false;
 
     const closeSlow = (reason: string) => {
       this.logger.info({ reason }, 'closing a slow subscriber');
@@ -79,17 +104,23 @@ export class GroupedSubscriptions {
     const iterator: AsyncIterableIterator<ExecutionResult> = {
       next: async () => {
         try {
-          const step = await source.next();
-          if (step.done) {
-            leave();
-            return { value: undefined, done: true };
+          for (;;) {
+            const step = await source.next();
+            if (step.done || ended) {
+              leave();
+              return { value: undefined, done: true };
+            }
+            if (socket && socket.bufferedAmount > this.maxBufferedBytes) {
+              await iterator.return!();
+              closeSlow('buffered bytes');
+              return { value: undefined, done: true };
+            }
+            const shared = await run(step.value);
+            if (!channel || shared.json === null) return { value: shared.result, done: false };
+            if (ended || channel.socket.readyState !== OPEN) continue;
+            // A failed send means the socket is closing: graphql-ws ends the operation on close.
+            channel.socket.send(framePrefix + shared.json + '}', () => undefined);
           }
-          if (socket && socket.bufferedAmount > this.maxBufferedBytes) {
-            await iterator.return!();
-            closeSlow('buffered bytes');
-            return { value: undefined, done: true };
-          }
-          return { value: await run(step.value), done: false };
         } catch (error) {
           leave();
           if (error instanceof SlowConsumerError) {
@@ -100,6 +131,7 @@ export class GroupedSubscriptions {
         }
       },
       return: async () => {
+        ended = true;
         leave();
         await source.return?.();
         return { value: undefined, done: true };

@@ -2,14 +2,14 @@ import type { Server } from 'node:http';
 import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { Limits } from '../config/config.js';
 import { bearerToken, requestIdFrom, type ContextFactory } from './context.js';
 import { hideSchemaDetails } from './errors.js';
 import { LRUCache } from 'lru-cache';
 import { limitRules } from './limits.js';
 import type { Metrics } from './metrics.js';
-import { GroupedSubscriptions } from './subscription-execution.js';
+import { GroupedSubscriptions, type SubscriberChannel } from './subscription-execution.js';
 
 /** Distinct operation texts kept parsed and validated; clients send a handful, attackers get evicted. */
 const DOCUMENT_CACHE_ENTRIES = 1_000;
@@ -63,8 +63,9 @@ export function attachWebSocketServer(deps: WebSocketDeps) {
     }
     return prepared;
   };
-  // The socket of each operation's context, so the subscription executor can close a slow consumer's socket.
-  const sockets = new WeakMap<object, WebSocket>();
+  // The socket and operation id of each operation's context: the subscription executor sends frames to it and
+  // closes a slow consumer's socket.
+  const channels = new WeakMap<object, SubscriberChannel>();
 
   const cleanup = useServer(
     {
@@ -80,8 +81,8 @@ export function attachWebSocketServer(deps: WebSocketDeps) {
           return false;
         }
       },
-      subscribe: (args) => grouped.subscribe(args, sockets.get(args.contextValue as object) ?? null),
-      onSubscribe: async (ctx, _id, payload) => {
+      subscribe: (args) => grouped.subscribe(args, channels.get(args.contextValue as object) ?? null),
+      onSubscribe: async (ctx, id, payload) => {
         const caller = await deps.contextFactory.authenticate(tokens.get(ctx) ?? null).catch(() => null);
         if (!caller) return [new GraphQLError('A valid API key is required.', { extensions: { code: 'UNAUTHENTICATED' } })];
         const prepared = prepare(payload.query);
@@ -89,7 +90,7 @@ export function attachWebSocketServer(deps: WebSocketDeps) {
         const { document } = prepared;
         const requestId = requestIdFrom(undefined);
         const contextValue = deps.contextFactory.build(requestId, caller);
-        sockets.set(contextValue, ctx.extra.socket);
+        channels.set(contextValue, { socket: ctx.extra.socket, id });
         const operation = getOperationAST(document, payload.operationName);
         deps.metrics.graphqlOperations.inc({ operation: deps.metrics.operationLabel(operation?.name?.value ?? null), type: `ws:${operation?.operation ?? 'unknown'}`, outcome: 'started' });
         deps.logger.debug({ requestId, key: caller.name, operation: operation?.name?.value ?? null, type: operation?.operation }, 'websocket operation');

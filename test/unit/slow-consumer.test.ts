@@ -50,6 +50,33 @@ describe('slow consumers', () => {
     expect(hub.size).toBe(0);
   });
 
+  it('sends error-free results straight to the socket as graphql-ws next frames, serialised once per group', async () => {
+    const schema = buildSchema('type Query { ok: Boolean } type Subscription { changed: Int }');
+    const { feed, listeners, emit } = fakeFeed();
+    const hub = new SubscriptionHub(feed, emptyLog, { maxQueuedEvents: 10, replayBatch: 10 });
+    schema.getSubscriptionType()!.getFields()['changed']!.subscribe = () => hub.open({ matches: () => true, since: null });
+    schema.getSubscriptionType()!.getFields()['changed']!.resolve = (e: ChangeEventValue) => e.seq;
+    const sent: string[] = [];
+    const socket = { bufferedAmount: 0, readyState: 1, close: () => undefined, send: (data: string) => sent.push(data) } satisfies SubscriptionSocket;
+    const grouped = new GroupedSubscriptions(1_000, pino({ level: 'silent' }));
+    const args = { schema, document: parse('subscription { changed }'), contextValue: { caller: { scopes: [], channels: [] } } };
+    const streams = await Promise.all(['a', 'b'].map(async (id) => (await grouped.subscribe(args, { socket, id })) as AsyncIterableIterator<unknown>));
+    const pending = streams.map((stream) => stream.next());
+    await attached(listeners, 2);
+    emit();
+    emit();
+    while (sent.length < 4) await new Promise((resolve) => setImmediate(resolve));
+    const frames = sent.map((frame) => JSON.parse(frame) as { id: string });
+    for (const id of ['a', 'b']) {
+      expect(frames.filter((frame) => frame.id === id)).toEqual([
+        { id, type: 'next', payload: { data: { changed: 1 } } },
+        { id, type: 'next', payload: { data: { changed: 2 } } },
+      ]);
+    }
+    await Promise.all(streams.map((stream) => stream.return!()));
+    expect((await Promise.all(pending)).every((step) => step.done)).toBe(true);
+  });
+
   it('closes the socket with 4429 when its stream overflows or its unsent bytes pass the cap', async () => {
     const schema = buildSchema('type Query { ok: Boolean } type Subscription { changed: Int }');
     schema.getSubscriptionType()!.getFields()['changed']!.subscribe = () => source;
@@ -58,17 +85,19 @@ describe('slow consumers', () => {
     const hub = new SubscriptionHub(feed, emptyLog, { maxQueuedEvents: 2, replayBatch: 10 });
     let source = hub.open({ matches: () => true, since: null });
     const closed: number[] = [];
-    const socket = { bufferedAmount: 0, close: (code: number) => closed.push(code) } satisfies SubscriptionSocket;
+    const sent: string[] = [];
+    const socket = { bufferedAmount: 0, readyState: 1, close: (code: number) => closed.push(code), send: (data: string) => sent.push(data) } satisfies SubscriptionSocket;
     const grouped = new GroupedSubscriptions(1_000, pino({ level: 'silent' }));
     const args = { schema, document: parse('subscription { changed }'), contextValue: { caller: { scopes: [], channels: [] } } };
-    const stream = (await grouped.subscribe(args, socket)) as AsyncIterableIterator<unknown>;
+    const stream = (await grouped.subscribe(args, { socket, id: 'op-1' })) as AsyncIterableIterator<unknown>;
     await attached(listeners, 1);
     for (let i = 0; i < 3; i++) emit();
     expect((await stream.next()).done).toBe(true);
     expect(closed).toEqual([SLOW_CONSUMER_CLOSE_CODE]);
+    expect(sent).toEqual([]);
 
     source = hub.open({ matches: () => true, since: null });
-    const bytes = (await grouped.subscribe(args, socket)) as AsyncIterableIterator<unknown>;
+    const bytes = (await grouped.subscribe(args, { socket, id: 'op-1' })) as AsyncIterableIterator<unknown>;
     await attached(listeners, 1);
     socket.bufferedAmount = 5_000;
     emit();
