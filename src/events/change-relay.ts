@@ -10,8 +10,11 @@ import { decodePending, encodeChanges, encodePending, TOPICS } from './change-co
 
 /** Something computed from logged events and written back with its own events (available-to-sell). */
 export interface ChangeDeriver {
-  /** Called with every batch the relay logs, before the batch leaves its outboxes: a crash repeats it. */
-  derive(events: readonly ChangeEventValue[]): Promise<void>;
+  /**
+   * Called with every batch drained from the outboxes, before it leaves them, including entries an earlier
+   * relay logged but died before clearing: a crash anywhere repeats the derivation. Must be idempotent.
+   */
+  derive(changes: readonly ChangeDraftValue[]): Promise<void>;
 }
 
 export interface ChangeRelayOptions {
@@ -197,10 +200,10 @@ export class ChangeRelay {
       void this.bus.publish(TOPICS.changes, encodeChanges(events));
       await failpoint('relay.after-publish');
     }
-    // Derived values (available-to-sell) are written before the source events leave their outboxes: a crash in
-    // between derives again from the same events, and an unchanged value writes nothing.
-    const forDerivers = events.length > 0 ? events : [];
-    for (const deriver of this.derivers) await deriver.derive(forDerivers);
+    // Derived values (available-to-sell) are written before the source events leave their outboxes, from all of
+    // them (logged now or by a relay that died): a crash in between derives again, and an unchanged value writes
+    // nothing.
+    for (const deriver of this.derivers) await deriver.derive(drafts);
     await this.log.removeDrained(collection, documents.map((document) => ({ id: document._id, version: Number(document['version']), eventIds: document.outbox!.map((entry) => entry.id) })));
   }
 

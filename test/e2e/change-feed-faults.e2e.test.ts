@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { ChangeFeedClient } from '../../src/client/index.js';
 import type { App } from '../../src/app/app.js';
 import { feedClient, record, type FeedRecorder } from '../utils/feed-recorder.js';
@@ -8,7 +8,7 @@ import { startRedisServer, type RedisServer } from '../utils/redis-server.js';
 import { settle } from '../utils/settle.js';
 import { createKey, openTestApp, uniqueDbName } from '../utils/test-store.js';
 import { changes, INVENTORY_CHANGED, type InventoryChangedView } from './change-operations.js';
-import { adjustInventory, inventoryPosition } from './inventory-operations.js';
+import { adjustInventory, availableToSell, inventoryPosition } from './inventory-operations.js';
 import { upsertChannels, upsertLocations, upsertProducts, upsertSkus } from './operations.js';
 
 /** A dead relay's lease runs out quickly, so another replica takes over within the test. */
@@ -104,6 +104,22 @@ async function expectEveryChangeOnce(subscriber: FeedRecorder<InventoryChangedVi
   expect(new Set(seqs).size).toBe(seqs.length);
 }
 
+/** The last availabilityChanged of each SKU in the log is the channel's available-to-sell now. */
+async function expectAvailabilityConverged(c: Cluster, replica: GatewayProcess): Promise<void> {
+  const client = graphqlClient(replica.url, c.key);
+  const current = (await client(availableToSell, { channel: 'WEB', skus: SKUS })).data!.availableToSell;
+  // Derivation follows the relay's batches: wait until the log's last value per SKU matches (bounded).
+  await vi.waitFor(
+    async () => {
+      const logged = (await client(changes, { since: 0, first: 500, filter: { kinds: ['AVAILABILITY'], channel: 'WEB' } })).data!.changes.changes;
+      for (const { skuCode, availableToSell: expected } of current) {
+        expect(logged.filter((change) => change['sku'] === skuCode).at(-1)?.['availableToSell']).toBe(expected);
+      }
+    },
+    { timeout: 20_000, interval: 100 },
+  );
+}
+
 describe('change feed faults: nothing committed is lost, nothing is delivered twice', () => {
   it.each(['inventory.after-position-write', 'relay.after-log-append', 'relay.after-publish'])('a relay replica SIGKILLed at %s: every change reaches every subscriber once, in order', async (failpoint) => {
     const c = await startCluster(`feed_fault_${failpoint}`);
@@ -123,6 +139,7 @@ describe('change feed faults: nothing committed is lost, nothing is delivered tw
     // The log itself holds each change once: a late subscriber resuming from 0 sees the same.
     const page = (await graphqlClient(b!.url, c.key)(changes, { since: 0, first: 500, filter: { kinds: ['INVENTORY'] } })).data!.changes;
     expect(page.changes).toHaveLength(13);
+    await expectAvailabilityConverged(c, b!);
   });
 
   it('Redis restarted mid-stream: every replica catches up from the log', async () => {

@@ -4,7 +4,7 @@ import type { ChannelAvailabilityRepository } from '../../store/repositories/cha
 import type { ChannelRepository } from '../../store/repositories/channel.repository.js';
 import type { InventoryPositionRepository } from '../../store/repositories/inventory-position.repository.js';
 import type { ChannelRecord } from '../channel/channel.types.js';
-import { outboxEntry, type ChangeEventValue } from '../changes/change-event.js';
+import { outboxEntry, type ChangeDraftValue } from '../changes/change-event.js';
 import { availabilityOf } from './availability.js';
 import { positionKey } from './inventory.types.js';
 
@@ -30,13 +30,13 @@ export class AvailabilityDeriver implements ChangeDeriver {
     private readonly availability: ChannelAvailabilityRepository,
   ) {}
 
-  async derive(events: readonly ChangeEventValue[]): Promise<void> {
+  async derive(events: readonly ChangeDraftValue[]): Promise<void> {
     if (events.some((event) => event.entity === 'Channel')) this.channels = null;
     const changed = events.filter((event) => event.entity === 'InventoryPosition' && event.data['changed'] === true && event.sku && event.location);
     if (changed.length === 0) return;
     const channels = await (this.channels ??= this.channelRepository.listAll(false, null));
     // The last change of each SKU names the origin of the derived value.
-    const lastBySku = new Map<string, ChangeEventValue>();
+    const lastBySku = new Map<string, ChangeDraftValue>();
     const locationsBySku = new Map<string, Set<string>>();
     for (const event of changed) {
       lastBySku.set(event.sku!, event);
@@ -50,7 +50,7 @@ export class AvailabilityDeriver implements ChangeDeriver {
   }
 
   /** Writes the pairs whose value changed; resolves those whose write lost a race. */
-  private async write(pairs: readonly { sku: string; channel: ChannelRecord }[], lastBySku: ReadonlyMap<string, ChangeEventValue>): Promise<{ sku: string; channel: ChannelRecord }[]> {
+  private async write(pairs: readonly { sku: string; channel: ChannelRecord }[], lastBySku: ReadonlyMap<string, ChangeDraftValue>): Promise<{ sku: string; channel: ChannelRecord }[]> {
     const positionKeys = new Set(pairs.flatMap(({ sku, channel }) => channel.locationCodes.map((location) => positionKey(sku, location))));
     const [positions, stored] = await Promise.all([this.positions.findByKeys([...positionKeys]), this.availability.findByKeys(pairs.map(({ sku, channel }) => availabilityKey(channel.code, sku)))]);
     const positionsByKey = new Map(positions.map((position) => [position.key, position]));
