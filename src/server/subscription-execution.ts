@@ -16,6 +16,25 @@ export interface SubscriptionSocket {
   readonly readyState: number;
   close(code: number, reason: string): void;
   send(data: string, callback: (error?: Error) => void): void;
+  /** The `ws` socket's TCP socket (not public API of `ws`, hence optional): corked while an event fans out. */
+  readonly _socket?: { cork(): void; uncork(): void } | null;
+}
+
+/**
+ * Holds a socket's frames back until the current event has been handed to all of its subscriptions, then
+ * writes them in one system call: `ws` writes every frame on its own, and with many subscriptions per socket
+ * (a POS following inventory, prices and availability) the writes were half of the fan-out's CPU.
+ */
+const corked = new WeakSet<object>();
+function corkUntilNextTurn(socket: SubscriptionSocket): void {
+  const tcp = socket._socket;
+  if (!tcp || corked.has(tcp)) return;
+  corked.add(tcp);
+  tcp.cork();
+  setImmediate(() => {
+    corked.delete(tcp);
+    tcp.uncork();
+  });
 }
 
 /** The socket and graphql-ws operation id of one subscriber, so results can be sent without graphql-ws. */
@@ -118,6 +137,7 @@ export class GroupedSubscriptions {
             const shared = await run(step.value);
             if (!channel || shared.json === null) return { value: shared.result, done: false };
             if (ended || channel.socket.readyState !== OPEN) continue;
+            corkUntilNextTurn(channel.socket);
             // A failed send means the socket is closing: graphql-ws ends the operation on close.
             channel.socket.send(framePrefix + shared.json + '}', () => undefined);
           }
