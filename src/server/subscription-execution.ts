@@ -55,6 +55,8 @@ interface SharedResult {
 interface Group {
   members: number;
   readonly results: Map<number, Promise<SharedResult>>;
+  /** The latest execution once it has settled: the other members take it without another promise hop. */
+  settled: { readonly seq: number; readonly shared: SharedResult } | null;
 }
 
 /**
@@ -69,7 +71,7 @@ interface Group {
  */
 export class GroupedSubscriptions {
   private readonly groups = new Map<string, Group>();
-  private readonly documentKeys = new WeakMap<DocumentNode, string>();
+  private readonly documentKeys = new WeakMap<DocumentNode, { readonly text: string; readonly cursorVariables: Map<string, ReadonlySet<string>> }>();
 
   constructor(
     private readonly maxBufferedBytes: number,
@@ -92,7 +94,7 @@ export class GroupedSubscriptions {
     if (!isAsyncIterator(source)) return source as ExecutionResult;
     const key = this.groupKey(args);
     let group = this.groups.get(key);
-    if (!group) this.groups.set(key, (group = { members: 0, results: new Map() }));
+    if (!group) this.groups.set(key, (group = { members: 0, results: new Map(), settled: null }));
     group.members++;
     const joined = group;
     let left = false;
@@ -103,10 +105,15 @@ export class GroupedSubscriptions {
       if (joined.members === 0 && this.groups.get(key) === joined) this.groups.delete(key);
     };
 
-    const run = (event: ChangeEventValue): Promise<SharedResult> => {
+    const run = (event: ChangeEventValue): Promise<SharedResult> | SharedResult => {
+      if (joined.settled?.seq === event.seq) return joined.settled.shared;
       let shared = joined.results.get(event.seq);
       if (!shared) {
-        shared = Promise.resolve(execute({ ...args, rootValue: event })).then((result) => ({ result, json: result.errors ? null : JSON.stringify(result) }));
+        shared = Promise.resolve(execute({ ...args, rootValue: event })).then((result) => {
+          const value = { result, json: result.errors ? null : JSON.stringify(result) };
+          if ((joined.settled?.seq ?? -1) < event.seq) joined.settled = { seq: event.seq, shared: value };
+          return value;
+        });
         joined.results.set(event.seq, shared);
         if (joined.results.size > RESULTS_KEPT_PER_GROUP) joined.results.delete(joined.results.keys().next().value!);
       }
@@ -134,7 +141,8 @@ export class GroupedSubscriptions {
               closeSlow('buffered bytes');
               return { value: undefined, done: true };
             }
-            const shared = await run(step.value);
+            const pending = run(step.value);
+            const shared = pending instanceof Promise ? await pending : pending;
             if (!channel || shared.json === null) return { value: shared.result, done: false };
             if (ended || channel.socket.readyState !== OPEN) continue;
             corkUntilNextTurn(channel.socket);
@@ -164,9 +172,13 @@ export class GroupedSubscriptions {
   }
 
   private groupKey(args: ExecutionArgs): string {
-    let documentKey = this.documentKeys.get(args.document);
-    if (documentKey === undefined) this.documentKeys.set(args.document, (documentKey = print(args.document)));
-    const cursorVariables = sinceVariables(args.document, args.operationName ?? null);
+    // Documents are cached by text in ws.ts, so subscribers with the same operation share this entry.
+    let document = this.documentKeys.get(args.document);
+    if (document === undefined) this.documentKeys.set(args.document, (document = { text: print(args.document), cursorVariables: new Map() }));
+    const operationName = args.operationName ?? '';
+    let cursorVariables = document.cursorVariables.get(operationName);
+    if (cursorVariables === undefined) document.cursorVariables.set(operationName, (cursorVariables = sinceVariables(args.document, args.operationName ?? null)));
+    const documentKey = document.text;
     const variables = Object.fromEntries(Object.entries(args.variableValues ?? {}).filter(([name]) => !cursorVariables.has(name)));
     const caller = (args.contextValue as RequestContext).caller;
     const scope = { scopes: [...caller.scopes].sort(), channels: [...caller.channels].sort() };
