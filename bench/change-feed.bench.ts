@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { mongo } from 'mongoose';
 import WebSocket from 'ws';
 import { DEFAULT_SERVER_SELECTION_TIMEOUT_MS } from '../src/store/connection.js';
+import { machineBusyMs, processCpuMs } from './lib/cpu-meter.js';
 import { runBenchProgram } from './lib/bench-main.js';
 import { machineEnvironment, openBenchStore, progress } from './lib/bench-store.js';
 import type { Cleanup } from './lib/cleanup.js';
@@ -337,24 +338,9 @@ function spread(values: readonly number[]): Spread {
 // ---------------------------------------------------------------------------------------------------------------
 // Processes: CPU, memory, affinity
 
-const TICKS_PER_SECOND = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** user + system CPU of a process from /proc, in ms (null off Linux or once it has exited). */
+/** user + system CPU of a process in ms (null off Linux, once it has exited, or without a pid). */
 function cpuMs(pid: number | null): number | null {
-  if (pid === null) return null;
-  try {
-    const line = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = line.slice(line.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
-  } catch {
-    return null;
-  }
+  return pid === null ? null : processCpuMs(pid);
 }
 
 function rssBytes(pid: number): number {
@@ -399,17 +385,6 @@ function pinTo(pid: number | null, cpuList: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-function machineBusyMs(): number | null {
-  try {
-    const [label, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-    if (label !== 'cpu') return null;
-    const [user, nice, system] = values.map(Number);
-    return (((user ?? 0) + (nice ?? 0) + (system ?? 0)) * 1000) / TICKS_PER_SECOND;
-  } catch {
-    return null;
   }
 }
 

@@ -80,7 +80,8 @@ export function findJavaChildPid(): number | null {
   return null;
 }
 
-function processCpuMs(pid: number): number | null {
+/** user + system CPU of a process from /proc, in ms (null off Linux or once it has exited). */
+export function processCpuMs(pid: number): number | null {
   const stat = readStat(pid);
   if (!stat) return null;
   // Fields after "(comm)": state is [0], so utime (field 14 of the full line) is [11] and stime [12].
@@ -98,7 +99,8 @@ function readStat(pid: number): { readonly comm: string; readonly fields: readon
   }
 }
 
-function machineBusyMs(): number | null {
+/** CPU time the whole machine spent busy (user + nice + system) since boot, in ms; null off Linux. */
+export function machineBusyMs(): number | null {
   try {
     const [label, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
     if (label !== 'cpu') return null;

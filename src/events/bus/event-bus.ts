@@ -36,3 +36,17 @@ export interface EventBus {
   /** Stops delivering and closes connections; idempotent. */
   close(): Promise<void>;
 }
+
+/**
+ * Calls a subscriber's handler so that neither a throw nor a rejected promise escapes into the bus: inside
+ * node-redis's reply parser an exception would corrupt the connection, and the handler type allows async
+ * functions whose rejections would otherwise be unhandled.
+ */
+export function deliverSafely(handler: (message: string) => void, message: string, onError: (error: unknown) => void): void {
+  try {
+    const result: unknown = handler(message);
+    if (result instanceof Promise) result.catch(onError);
+  } catch (error) {
+    onError(error);
+  }
+}

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { EventBus } from './event-bus.js';
+import { deliverSafely, type EventBus } from './event-bus.js';
 
 export interface InProcessEventBusOptions {
   /** Receives errors thrown by handlers: one faulty consumer must not stop delivery to the others. */
@@ -92,13 +92,7 @@ export class InProcessEventBus implements EventBus {
   }
 
   #deliver(handler: (message: string) => void, topic: string, message: string): void {
-    try {
-      const result: unknown = handler(message);
-      // The handler type allows async functions; their rejections must not become unhandled rejections.
-      if (result instanceof Promise) result.catch((error: unknown) => this.#handlerFailed(error, topic));
-    } catch (error) {
-      this.#handlerFailed(error, topic);
-    }
+    deliverSafely(handler, message, (error) => this.#handlerFailed(error, topic));
   }
 
   #handlerFailed(error: unknown, topic: string): void {

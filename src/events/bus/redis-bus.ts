@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { createClient, type RedisClientType } from 'redis';
-import type { EventBus } from './event-bus.js';
+import { deliverSafely, type EventBus } from './event-bus.js';
 
 /** Bounds start-up: a gateway that cannot reach Redis should fail clearly, not hang. */
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -210,13 +210,7 @@ export class RedisEventBus implements EventBus {
   }
 
   #deliver(handler: (message: string) => void, topic: string, message: string): void {
-    // This runs inside node-redis's reply parser: an exception escaping here would corrupt the connection.
-    try {
-      const result: unknown = handler(message);
-      if (result instanceof Promise) result.catch((error: unknown) => this.#handlerFailed(error, topic));
-    } catch (error) {
-      this.#handlerFailed(error, topic);
-    }
+    deliverSafely(handler, message, (error) => this.#handlerFailed(error, topic));
   }
 
   #handlerFailed(error: unknown, topic: string): void {
