@@ -16,17 +16,15 @@
  * come out of the gateway's core.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { mongo } from 'mongoose';
 import WebSocket from 'ws';
-import { DEFAULT_SERVER_SELECTION_TIMEOUT_MS } from '../src/store/connection.js';
 import { machineBusyMs, processCpuMs } from './lib/cpu-meter.js';
 import { runBenchProgram } from './lib/bench-main.js';
-import { machineEnvironment, openBenchStore, progress } from './lib/bench-store.js';
+import { machineEnvironment, openBenchRun, progress } from './lib/bench-store.js';
 import type { Cleanup } from './lib/cleanup.js';
 import { startGatewayProcess, type GatewayProcess } from './lib/gateway-process.js';
 import { GraphqlClient } from './lib/graphql-client.js';
@@ -891,19 +889,8 @@ interface Bench {
 }
 
 async function runBench(options: ChangeFeedBenchOptions, cleanup: Cleanup): Promise<ChangeFeedReport> {
-  const loadAtStart = loadavg()[0] ?? 0;
-  const store = await openBenchStore(cleanup);
-  const dbName = `bench_cf_${Date.now().toString(36)}_${process.pid}`;
-  // Shared by both gateways: B finds the demo keys A wrote (it does not seed a store that has data).
-  const dataDir = mkdtempSync(join(tmpdir(), 'rsg-bench-cf-'));
-  cleanup.add('remove the temporary DATA_DIR', async () => rmSync(dataDir, { recursive: true, force: true }));
-
-  const client = new mongo.MongoClient(store.uri, { serverSelectionTimeoutMS: DEFAULT_SERVER_SELECTION_TIMEOUT_MS });
-  cleanup.add('close the raw driver client', () => client.close());
-  await client.connect();
-  cleanup.add(`drop the bench database ${dbName}`, async () => {
-    await client.db(dbName).dropDatabase();
-  });
+  // Both gateways share the DATA_DIR: B finds the demo keys A wrote (it does not seed a store that has data).
+  const { loadAtStart, store, dbName, dataDir, client } = await openBenchRun(cleanup, 'cf');
 
   progress('starting a private redis-server');
   const redis = await startBenchRedis();

@@ -6,14 +6,10 @@
  *
  *   npx tsx bench/inventory.bench.ts [--quick] [--aged] [--decompose] [--only=single|batch]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { mongo } from 'mongoose';
-import { DEFAULT_SERVER_SELECTION_TIMEOUT_MS } from '../src/store/connection.js';
 import { runBenchProgram } from './lib/bench-main.js';
-import { machineEnvironment, openBenchStore, progress } from './lib/bench-store.js';
+import { machineEnvironment, openBenchRun, progress } from './lib/bench-store.js';
 import type { Cleanup } from './lib/cleanup.js';
 import { CpuMeter, sumCpu, type CpuUse } from './lib/cpu-meter.js';
 import { startGatewayProcess } from './lib/gateway-process.js';
@@ -67,22 +63,12 @@ interface Bench {
 }
 
 async function runBench(options: InventoryBenchOptions, cleanup: Cleanup): Promise<InventoryReport> {
-  const loadAtStart = loadavg()[0] ?? 0;
-  const store = await openBenchStore(cleanup);
-  const dbName = `bench_inv_${Date.now().toString(36)}_${process.pid}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'rsg-bench-inv-'));
-  cleanup.add('remove the temporary DATA_DIR', async () => rmSync(dataDir, { recursive: true, force: true }));
-
   // Command monitoring on, as in the gateway (its metrics count every command): it counts the raw side's commands
   // and costs the raw side what it costs the gateway.
-  const client = new mongo.MongoClient(store.uri, { serverSelectionTimeoutMS: DEFAULT_SERVER_SELECTION_TIMEOUT_MS, monitorCommands: true });
   const rawCommands = new Map<string, number>();
-  client.on('commandStarted', (event) => rawCommands.set(event.commandName, (rawCommands.get(event.commandName) ?? 0) + 1));
-  cleanup.add('close the raw driver client', () => client.close());
-  await client.connect();
-  cleanup.add(`drop the bench database ${dbName}`, async () => {
-    await client.db(dbName).dropDatabase();
-  });
+  const { loadAtStart, store, dbName, dataDir, client } = await openBenchRun(cleanup, 'inv', { monitorCommands: true }, (raw) =>
+    raw.on('commandStarted', (event) => rawCommands.set(event.commandName, (rawCommands.get(event.commandName) ?? 0) + 1)),
+  );
   const db = client.db(dbName);
 
   progress('starting the gateway and seeding the demo catalog (~10-20 s)');

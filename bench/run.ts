@@ -3,15 +3,10 @@
  * BENCHMARKS.md). Only ratios mean anything here: the embedded store is a Java stand-in far slower than
  * MongoDB, and both sides share its speed and this machine's cores.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { mongo } from 'mongoose';
-import { DEFAULT_SERVER_SELECTION_TIMEOUT_MS } from '../src/store/connection.js';
 import type { Cleanup } from './lib/cleanup.js';
 import { runBenchProgram } from './lib/bench-main.js';
-import { machineEnvironment, openBenchStore, progress } from './lib/bench-store.js';
+import { machineEnvironment, openBenchRun, progress } from './lib/bench-store.js';
 import { CpuMeter, sumCpu, type CpuUse } from './lib/cpu-meter.js';
 import { startGatewayProcess } from './lib/gateway-process.js';
 import { GraphqlClient, PAGE_QUERY, PAGE_SIZE, SKU_SCALARS_QUERY, SKU_WITH_RELATIONS_QUERY, skuBodies } from './lib/graphql-client.js';
@@ -30,21 +25,7 @@ const API_KEY_NAME = 'demo-analyst';
 
 
 async function runBench(options: BenchOptions, cleanup: Cleanup): Promise<BenchReport> {
-  // Anything else busy on a 2-core machine shows in every figure; the report says how busy it was.
-  const loadAtStart = loadavg()[0] ?? 0;
-  const store = await openBenchStore(cleanup);
-  // A fresh database, so the gateway seeds it and a shared MONGODB_URI server is left as it was found.
-  const dbName = `bench_${Date.now().toString(36)}_${process.pid}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'rsg-bench-'));
-  cleanup.add('remove the temporary DATA_DIR', async () => rmSync(dataDir, { recursive: true, force: true }));
-
-  // The gateway's own bound on finding a server (DEFAULT_SERVER_SELECTION_TIMEOUT_MS), so a bad URI fails fast.
-  const client = new mongo.MongoClient(store.uri, { serverSelectionTimeoutMS: DEFAULT_SERVER_SELECTION_TIMEOUT_MS });
-  cleanup.add('close the raw driver client', () => client.close());
-  await client.connect();
-  cleanup.add(`drop the bench database ${dbName}`, async () => {
-    await client.db(dbName).dropDatabase();
-  });
+  const { loadAtStart, store, dbName, dataDir, client } = await openBenchRun(cleanup, '');
   const raw = new RawReads(client.db(dbName));
 
   progress('starting the gateway and seeding the demo catalog (~10-20 s)');
