@@ -45,7 +45,8 @@ describe('operational endpoints', () => {
     expect(kept.headers.get('x-request-id')).toBe('erp-batch-42');
     const replaced = await fx.erp(viewer, undefined, { 'x-request-id': 'bad id with spaces' });
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    expect(fx.gateway.output.some((line) => line.includes('"requestId":"erp-batch-42"'))).toBe(true);
+    // The log line travels through the gateway's stdout pipe and may arrive after the response.
+    await expect(fx.gateway.waitForOutput(/"requestId":"erp-batch-42"/)).resolves.toContain('erp-batch-42');
   });
 
   it('answers 404 for other paths', async () => {
