@@ -21,5 +21,9 @@ export const idempotencyKeySchema = new Schema(
 // On real MongoDB the TTL monitor reclaims space; correctness never depends on it (expiry is checked in
 // queries and a sweeper deletes what the embedded store keeps).
 idempotencyKeySchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
+// Every mutation completes its claim with `{ _id, token }`. MongoDB serves that from the _id index; the embedded
+// store uses only an index whose keys equal the filter's, and scanned every stored key per completion without
+// this one (STORE.md): ~2 ms of store CPU per mutation at 10,000 keys, growing all day.
+idempotencyKeySchema.index({ _id: 1, token: 1 }, { unique: true });
 
 export type IdempotencyKeyDocument = InferSchemaType<typeof idempotencyKeySchema>;
