@@ -69,7 +69,7 @@ export class InventoryService {
     const channel = await this.channels.findByKey(channelCode);
     if (!channel) throw new DomainError('NOT_FOUND', `Channel "${channelCode}" does not exist.`, { argument: 'channel' });
     const keys = skuCodes.flatMap((sku) => channel.locationCodes.map((location) => positionKey(sku, location)));
-    const positions = new Map((await this.positions.findByKeys(keys)).map((position) => [position.key, position]));
+    const positions = new Map((await this.positions.findQuantitiesByKeys(keys)).map((position) => [position.key, position]));
     return skuCodes.map((sku) => availabilityOf(sku, channel, positions, explain));
   }
 

@@ -54,6 +54,9 @@ export interface InventoryPositionRecord {
  */
 export type InventoryPositionView = Omit<InventoryPositionRecord, 'recentOps' | 'holds'>;
 
+/** What available-to-sell needs of a position: read without the operation list and outbox (most of a busy position's bytes). */
+export type PositionQuantitiesRecord = Pick<InventoryPositionRecord, 'key' | 'skuCode' | 'locationCode' | 'onHand' | 'reserved' | 'safetyStock'>;
+
 export function positionView({ recentOps: _recentOps, holds: _holds, ...view }: InventoryPositionRecord): InventoryPositionView {
   return view;
 }

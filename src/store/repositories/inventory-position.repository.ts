@@ -1,6 +1,6 @@
 import type { Connection, Model } from 'mongoose';
 import { pageOf, type Page, type PageRequest } from '../../domain/common/pagination.js';
-import type { AppliedOp, AppliedOpKind, InventoryFlag, InventoryPositionRecord } from '../../domain/inventory/inventory.types.js';
+import type { AppliedOp, AppliedOpKind, InventoryFlag, InventoryPositionRecord, PositionQuantitiesRecord } from '../../domain/inventory/inventory.types.js';
 import { inventoryPositionSchema, type InventoryPositionDocument } from '../models/inventory-position.model.js';
 import type { OutboxEntryValue } from '../../domain/changes/change-event.js';
 import { outboxOnInsert, withOutbox, type OutboxSignal } from '../outbox.js';
@@ -14,6 +14,10 @@ type StoredPosition = InventoryPositionDocument & { _id: string };
  * idempotency record for 24 hours regardless.
  */
 export const RECENT_OPS_KEPT = 100;
+
+/** The relay's pending entries are its business; reads of the state leave them out. */
+const WITHOUT_OUTBOX = { outbox: 0, outboxAt: 0 } as const;
+const QUANTITIES = { skuCode: 1, locationCode: 1, onHand: 1, reserved: 1, safetyStock: 1 } as const;
 
 function toRecord({ _id, ...document }: StoredPosition): InventoryPositionRecord {
   return {
@@ -89,14 +93,21 @@ export class InventoryPositionRepository {
   }
 
   async findByKey(key: string): Promise<InventoryPositionRecord | null> {
-    const document = await this.model.findById(key).lean<StoredPosition>().exec();
+    const document = await this.model.findById(key, WITHOUT_OUTBOX).lean<StoredPosition>().exec();
     return document ? toRecord(document) : null;
   }
 
   async findByKeys(keys: readonly string[]): Promise<InventoryPositionRecord[]> {
     if (keys.length === 0) return [];
-    const documents = await this.model.find({ _id: { $in: [...keys] } }).lean<StoredPosition[]>().exec();
+    const documents = await this.model.find({ _id: { $in: [...keys] } }, WITHOUT_OUTBOX).lean<StoredPosition[]>().exec();
     return documents.map(toRecord);
+  }
+
+  /** Quantities only: available-to-sell reads many positions and needs none of their operations. */
+  async findQuantitiesByKeys(keys: readonly string[]): Promise<PositionQuantitiesRecord[]> {
+    if (keys.length === 0) return [];
+    const documents = await this.model.find({ _id: { $in: [...keys] } }, QUANTITIES).lean<Pick<StoredPosition, '_id' | 'skuCode' | 'locationCode' | 'onHand' | 'reserved' | 'safetyStock'>[]>().exec();
+    return documents.map(({ _id, skuCode, locationCode, onHand, reserved, safetyStock }) => ({ key: _id, skuCode, locationCode, onHand, reserved, safetyStock }));
   }
 
   /** Creates the position with its first operation; false when it already exists (someone else created it). */
