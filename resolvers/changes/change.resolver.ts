@@ -1,6 +1,6 @@
 import type { RequestContext } from '../../src/domain/common/request-context.js';
 import type { ChangeEventValue } from '../../src/domain/changes/change-event.js';
-import type { CatalogEntity, InventoryFlag, Resolvers } from '../../src/generated/graphql.js';
+import type { CatalogEntity, InventoryFlag, ReservationState, Resolvers } from '../../src/generated/graphql.js';
 import { safeIntScalar } from './safe-int.scalar.js';
 
 const CATALOG_ENTITY: Partial<Record<ChangeEventValue['entity'], CatalogEntity>> = {
@@ -16,6 +16,7 @@ const TYPENAME = {
   InventoryPosition: 'InventoryChanged',
   ChannelAvailability: 'AvailabilityChanged',
   Price: 'PriceChanged',
+  Reservation: 'ReservationChanged',
 } as const;
 
 const number = (event: ChangeEventValue, field: string): number => Number(event.data[field] ?? 0);
@@ -67,6 +68,15 @@ export const changeResolvers: Resolvers = {
     currency: (event) => String(event.data['currency']),
     amount: (event) => number(event, 'amount'),
     compareAtAmount: (event) => (event.data['compareAtAmount'] as number | null | undefined) ?? null,
+  },
+  ReservationChanged: {
+    reservationId: (event) => event.key,
+    channel: (event) => String(event.data['channel'] ?? ''),
+    state: (event) => event.data['state'] as ReservationState,
+    previousState: (event) => event.data['previousState'] as ReservationState,
+    orderRef: (event) => (event.data['orderRef'] as string | null | undefined) ?? null,
+    expiresAt: (event) => (event.data['expiresAt'] as Date | null | undefined) ?? null,
+    lines: (event) => (event.data['lines'] as { sku: string; quantity: number }[] | undefined) ?? [],
   },
   CatalogChanged: {
     entity: (event) => CATALOG_ENTITY[event.entity] ?? 'PRODUCT',

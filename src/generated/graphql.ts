@@ -149,7 +149,9 @@ export type ChangeKind =
   | 'AVAILABILITY'
   | 'CATALOG'
   | 'INVENTORY'
-  | 'PRICE';
+  | 'PRICE'
+  /** Reservation state changes (needs inventory:read). */
+  | 'RESERVATION';
 
 /** Who made a change, through what and why. */
 export type ChangeOrigin = {
@@ -1407,6 +1409,34 @@ export type ReservationAllocation = {
   readonly quantity: Scalars['Int']['output'];
 };
 
+/**
+ * A reservation changed state: ACTIVE when placed, then COMMITTED, RELEASED or EXPIRED. Its stock effects are
+ * InventoryChanged events of their own (reasons RESERVE, COMMIT, RELEASE, EXPIRE, ROLLBACK). A placement that fails
+ * (PENDING → FAILED) held nothing anyone saw and is not logged.
+ */
+export type ReservationChanged = ChangeEvent & {
+  readonly __typename?: 'ReservationChanged';
+  readonly at: Scalars['DateTime']['output'];
+  readonly channel: Scalars['String']['output'];
+  readonly eventId: Scalars['ID']['output'];
+  readonly expiresAt?: Maybe<Scalars['DateTime']['output']>;
+  readonly lines: ReadonlyArray<ReservationChangedLine>;
+  readonly orderRef?: Maybe<Scalars['String']['output']>;
+  readonly origin: ChangeOrigin;
+  /** The state before this change. */
+  readonly previousState: ReservationState;
+  readonly reservationId: Scalars['ID']['output'];
+  readonly seq: Scalars['SafeInt']['output'];
+  readonly state: ReservationState;
+  readonly version: Scalars['Int']['output'];
+};
+
+export type ReservationChangedLine = {
+  readonly __typename?: 'ReservationChangedLine';
+  readonly quantity: Scalars['Int']['output'];
+  readonly sku: Scalars['String']['output'];
+};
+
 export type ReservationItemInput = {
   /** 1 to 1,000,000,000. */
   readonly quantity: Scalars['Int']['input'];
@@ -1917,6 +1947,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
     | ( ChangeEventValue )
     | ( ChangeEventValue )
     | ( ChangeEventValue )
+    | ( ChangeEventValue )
   ;
   ErrorResult:
     | ( IdempotencyKeyInProgressResult )
@@ -2031,6 +2062,8 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Reservation: ResolverTypeWrapper<ReservationRecord>;
   ReservationAllocation: ResolverTypeWrapper<ReservationAllocation>;
+  ReservationChanged: ResolverTypeWrapper<ChangeEventValue>;
+  ReservationChangedLine: ResolverTypeWrapper<ReservationChangedLine>;
   ReservationItemInput: ReservationItemInput;
   ReservationLine: ResolverTypeWrapper<ReservationLine>;
   ReservationNotActiveError: ResolverTypeWrapper<ReservationNotActiveErrorValue>;
@@ -2157,6 +2190,8 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   Reservation: ReservationRecord;
   ReservationAllocation: ReservationAllocation;
+  ReservationChanged: ChangeEventValue;
+  ReservationChangedLine: ReservationChangedLine;
   ReservationItemInput: ReservationItemInput;
   ReservationLine: ReservationLine;
   ReservationNotActiveError: ReservationNotActiveErrorValue;
@@ -2251,7 +2286,7 @@ export type CatalogChangedResolvers<ContextType = RequestContext, ParentType ext
 };
 
 export type ChangeEventResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ChangeEvent'] = ResolversParentTypes['ChangeEvent']> = {
-  __resolveType: TypeResolveFn<'AvailabilityChanged' | 'CatalogChanged' | 'InventoryChanged' | 'PriceChanged', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'AvailabilityChanged' | 'CatalogChanged' | 'InventoryChanged' | 'PriceChanged' | 'ReservationChanged', ParentType, ContextType>;
 };
 
 export type ChangeOriginResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ChangeOrigin'] = ResolversParentTypes['ChangeOrigin']> = {
@@ -2776,6 +2811,27 @@ export type ReservationAllocationResolvers<ContextType = RequestContext, ParentT
   quantity?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type ReservationChangedResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ReservationChanged'] = ResolversParentTypes['ReservationChanged']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  channel?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  lines?: Resolver<ReadonlyArray<ResolversTypes['ReservationChangedLine']>, ParentType, ContextType>;
+  orderRef?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  origin?: Resolver<ResolversTypes['ChangeOrigin'], ParentType, ContextType>;
+  previousState?: Resolver<ResolversTypes['ReservationState'], ParentType, ContextType>;
+  reservationId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['SafeInt'], ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['ReservationState'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type ReservationChangedLineResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ReservationChangedLine'] = ResolversParentTypes['ReservationChangedLine']> = {
+  quantity?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  sku?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type ReservationLineResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ReservationLine'] = ResolversParentTypes['ReservationLine']> = {
   allocations?: Resolver<ReadonlyArray<ResolversTypes['ReservationAllocation']>, ParentType, ContextType>;
   quantity?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -3029,6 +3085,8 @@ export type Resolvers<ContextType = RequestContext> = {
   Query?: QueryResolvers<ContextType>;
   Reservation?: ReservationResolvers<ContextType>;
   ReservationAllocation?: ReservationAllocationResolvers<ContextType>;
+  ReservationChanged?: ReservationChangedResolvers<ContextType>;
+  ReservationChangedLine?: ReservationChangedLineResolvers<ContextType>;
   ReservationLine?: ReservationLineResolvers<ContextType>;
   ReservationNotActiveError?: ReservationNotActiveErrorResolvers<ContextType>;
   ReservationTransitionResult?: ReservationTransitionResultResolvers<ContextType>;

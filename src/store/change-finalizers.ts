@@ -67,6 +67,26 @@ const inventoryPositions: ChangeFinalizer = (document, entries) => {
 };
 
 /** Every collection whose documents carry an outbox, with how its entries become events. */
+/**
+ * Every logged reservation transition bumps the version by one and pushes one entry (entries leave oldest first),
+ * so counting back from the document's version gives each entry's. Lines do not change once a reservation is
+ * ACTIVE, the only state logged before them.
+ */
+const reservations: ChangeFinalizer = (document, entries) => {
+  const version = number(document, 'version');
+  const lines = Array.isArray(document['lines']) ? (document['lines'] as { skuCode: string; quantity: number }[]).map((line) => ({ sku: line.skuCode, quantity: line.quantity })) : [];
+  const channel = string(document, 'channelCode');
+  return entries.map((entry, index) =>
+    draft('Reservation', document, entry, {
+      version: version - (entries.length - 1 - index),
+      sku: null,
+      location: null,
+      channels: channel ? [channel] : null,
+      data: { ...entry.data, channel, orderRef: string(document, 'orderRef'), expiresAt: document['expiresAt'] instanceof Date ? document['expiresAt'] : null, lines },
+    }),
+  );
+};
+
 export const OUTBOX_SOURCES: readonly OutboxSource[] = [
   { entity: 'Product', collection: OUTBOX_COLLECTIONS.Product, finalize: versioned('Product', () => shared) },
   { entity: 'Sku', collection: OUTBOX_COLLECTIONS.Sku, finalize: versioned('Sku', (document) => ({ ...shared, sku: document._id })) },
@@ -80,6 +100,7 @@ export const OUTBOX_SOURCES: readonly OutboxSource[] = [
     finalize: versioned('Price', (document, entry) => ({ ...shared, sku: string(document, 'sku'), channels: (entry.data?.['channels'] as string[] | null | undefined) ?? null })),
   },
   { entity: 'InventoryPosition', collection: OUTBOX_COLLECTIONS.InventoryPosition, finalize: inventoryPositions },
+  { entity: 'Reservation', collection: OUTBOX_COLLECTIONS.Reservation, finalize: reservations },
   {
     entity: 'ChannelAvailability',
     collection: OUTBOX_COLLECTIONS.ChannelAvailability,

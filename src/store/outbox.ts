@@ -51,6 +51,7 @@ export const OUTBOX_COLLECTIONS = {
   Price: 'prices',
   InventoryPosition: 'inventory_positions',
   ChannelAvailability: 'channel_availability',
+  Reservation: 'reservations',
 } as const;
 
 /**

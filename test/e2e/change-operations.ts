@@ -81,6 +81,7 @@ export const changes = operation<{ changes: ChangePageView }, { since: number; f
         ... on AvailabilityChanged { channel sku availableToSell }
         ... on PriceChanged { priceList sku amount }
         ... on CatalogChanged { entity key }
+        ... on ReservationChanged { reservationId channel state previousState orderRef lines { sku quantity } origin { reason } }
       }
     }
   }

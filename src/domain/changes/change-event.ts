@@ -15,7 +15,7 @@ export interface ChangeOriginValue {
 }
 
 /** The aggregate types whose changes are logged, one per outbox-carrying collection. */
-export type ChangeEntity = 'Product' | 'Sku' | 'Location' | 'Channel' | 'SkuMapping' | 'PriceList' | 'Price' | 'InventoryPosition' | 'ChannelAvailability';
+export type ChangeEntity = 'Product' | 'Sku' | 'Location' | 'Channel' | 'SkuMapping' | 'PriceList' | 'Price' | 'InventoryPosition' | 'ChannelAvailability' | 'Reservation';
 
 /**
  * An event as the writer records it in the changed document's outbox, in the same single-document update as

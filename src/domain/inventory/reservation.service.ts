@@ -143,7 +143,8 @@ export class ReservationService {
       lines.push({ skuCode: item.sku, quantity: item.quantity, allocations: placed });
     }
     const active: ReservationRecord = { ...pending, state: 'ACTIVE', lines, updatedAt: new Date() };
-    if (!(await this.reservations.transition(pending.id, { state: 'PENDING', pending: null }, { state: 'ACTIVE', pending: null }, active.updatedAt, { lines }))) {
+    const reserved = originOf(ctx, { reason: 'RESERVE', referenceDocument: referenceOf(pending) });
+    if (!(await this.reservations.transition(pending.id, { state: 'PENDING', pending: null }, { state: 'ACTIVE', pending: null }, active.updatedAt, { lines }, reserved))) {
       // The sweeper judged us dead and rolled back: nothing is held any more.
       throw new DomainError('CONFLICT', `Reservation "${pending.id}" took too long to place and was rolled back; retry with a new idempotency key.`);
     }
@@ -212,7 +213,7 @@ export class ReservationService {
       }
     }
     const now = new Date();
-    await this.reservations.transition(reservation.id, { state: 'ACTIVE', pending: 'COMMIT' }, { state: 'COMMITTED', pending: null }, now);
+    await this.reservations.transition(reservation.id, { state: 'ACTIVE', pending: 'COMMIT' }, { state: 'COMMITTED', pending: null }, now, {}, originOf(ctx, { reason: 'COMMIT', referenceDocument: referenceOf(reservation) }));
     return { ...reservation, state: 'COMMITTED', pending: null, updatedAt: now };
   }
 
@@ -224,7 +225,7 @@ export class ReservationService {
     const origin = kind === 'EXPIRE' ? systemOrigin('SWEEPER', { reason: 'EXPIRE', referenceDocument: referenceOf(reservation) }) : originOf(ctx, { reason: 'RELEASE', referenceDocument: referenceOf(reservation) });
     for (const position of await this.positions.findHolding(reservation.id)) await this.positions.releaseHold(position.key, reservation.id, outboxEntry(origin, now));
     const state = kind === 'EXPIRE' ? 'EXPIRED' : 'RELEASED';
-    await this.reservations.transition(reservation.id, { state: 'ACTIVE', pending: kind }, { state, pending: null }, now);
+    await this.reservations.transition(reservation.id, { state: 'ACTIVE', pending: kind }, { state, pending: null }, now, {}, origin);
     ctx.logger.debug({ reservationId: reservation.id, state }, 'reservation released');
     return { ...reservation, state, pending: null, updatedAt: now };
   }

@@ -1,3 +1,5 @@
+import { outboxEntry, type ChangeOriginValue } from '../../domain/changes/change-event.js';
+import { withOutbox, type OutboxSignal } from '../outbox.js';
 import type { Connection, Model } from 'mongoose';
 import type { ReservationAllocation, ReservationRecord, ReservationState } from '../../domain/inventory/reservation.types.js';
 import { reservationSchema, type ReservationDocument } from '../models/reservation.model.js';
@@ -24,7 +26,10 @@ function toRecord({ _id, ...document }: StoredReservation): ReservationRecord {
 export class ReservationRepository {
   private readonly model: Model<StoredReservation>;
 
-  constructor(connection: Connection) {
+  constructor(
+    connection: Connection,
+    private readonly signal: OutboxSignal,
+  ) {
     this.model = connection.model<StoredReservation>('Reservation', reservationSchema);
   }
 
@@ -34,7 +39,7 @@ export class ReservationRepository {
   }
 
   async findById(id: string): Promise<ReservationRecord | null> {
-    const document = await this.model.findById(id).lean<StoredReservation>().exec();
+    const document = await this.model.findById(id, { outbox: 0, outboxAt: 0 }).lean<StoredReservation>().exec();
     return document ? toRecord(document) : null;
   }
 
@@ -43,12 +48,18 @@ export class ReservationRepository {
     await this.model.updateOne({ _id: id, state: 'PENDING' }, { $push: { [`lines.${line}.allocations`]: allocation }, $set: { updatedAt: at } }).exec();
   }
 
-  /** Moves to `to` only from `from` (and only with the expected pending marker); false when someone else moved it. */
-  async transition(id: string, from: { state: ReservationState; pending: ReservationRecord['pending'] }, to: { state: ReservationState; pending: ReservationRecord['pending'] }, at: Date, extra: Record<string, unknown> = {}): Promise<boolean> {
-    const result = await this.model
-      .updateOne({ _id: id, state: from.state, pending: from.pending }, { $set: { state: to.state, pending: to.pending, updatedAt: at, ...extra } })
-      .exec();
-    return result.modifiedCount === 1;
+  /**
+   * Moves to `to` only from `from` (and only with the expected pending marker); false when someone else moved it.
+   * With `origin`, the state change is a change event, written in the same update (the pending markers of a
+   * transition in progress are internal and carry none).
+   */
+  async transition(id: string, from: { state: ReservationState; pending: ReservationRecord['pending'] }, to: { state: ReservationState; pending: ReservationRecord['pending'] }, at: Date, extra: Record<string, unknown> = {}, origin: ChangeOriginValue | null = null): Promise<boolean> {
+    const set = { $set: { state: to.state, pending: to.pending, updatedAt: at, ...extra } };
+    const update = origin ? withOutbox({ ...set, $inc: { version: 1 } }, [outboxEntry(origin, at, { data: { state: to.state, previousState: from.state } })]) : set;
+    const result = await this.model.updateOne({ _id: id, state: from.state, pending: from.pending }, update).exec();
+    if (result.modifiedCount !== 1) return false;
+    if (origin) this.signal.notify(this.model.collection.collectionName, id);
+    return true;
   }
 
   /** Active reservations past their expiry, oldest first. */
