@@ -58,7 +58,7 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
   });
   const repositories = store.repositories;
   const changeFeed = options.changeFeed
-    ? await startChangeFeedRuntime(store, [new AvailabilityDeriver(repositories.inventoryPositions, repositories.channels, repositories.channelAvailability)], config.changes, logger).catch(async (error: unknown) => {
+    ? await startChangeFeedRuntime(store, [new AvailabilityDeriver(repositories.inventoryPositions, repositories.channels, repositories.channelAvailability, repositories.skus, repositories.availabilityRederivations, logger.child({ component: 'availability' }))], config.changes, logger).catch(async (error: unknown) => {
         await store.close();
         await embedded?.stop();
         throw error;

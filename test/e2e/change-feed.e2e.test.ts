@@ -8,7 +8,7 @@ import { graphqlClient, type GraphqlClient } from '../utils/graphql-client.js';
 import { startRedisServer, type RedisServer } from '../utils/redis-server.js';
 import { createKey, openTestApp, uniqueDbName } from '../utils/test-store.js';
 import { AVAILABILITY_CHANGED, CATALOG_CHANGED, changeFeedHead, changes, INVENTORY_CHANGED, PRICE_CHANGED, type AvailabilityChangedView, type CatalogChangedView, type InventoryChangedView, type PriceChangedView } from './change-operations.js';
-import { adjustInventory } from './inventory-operations.js';
+import { adjustInventory, commitReservation, releaseReservation, reserveInventory } from './inventory-operations.js';
 import { upsertChannels, upsertLocations, upsertProducts, upsertSkus } from './operations.js';
 import { setPrices, upsertPriceLists } from './price-operations.js';
 
@@ -118,6 +118,54 @@ describe('change feed across three replicas and one Redis', () => {
     expect(webEvents.map((event) => [event.availableToSell, event.previous])).toEqual([[2, null]]);
     web.stop();
     pos.stop();
+  });
+
+  it("derives availability again for the channel's SKUs when its locations or buffer change", async () => {
+    // S-3 holds 2 at L-1 and 4 at L-2 (the test before): WEB (L-1) shows 2.
+    const from = await head();
+    const web = record<AvailabilityChangedView>(feedOn(1, keys.erp), AVAILABILITY_CHANGED, { channel: 'WEB', skus: ['S-3'] }, from);
+    const channel = (change: Record<string, unknown>) => erp(upsertChannels, { input: [{ code: 'WEB', name: 'Web', kind: 'WEB_STOREFRONT', currency: 'EUR', region: 'EU', locationCodes: ['L-1'], inventoryBuffer: 0, ...change }] });
+    await channel({ locationCodes: ['L-1', 'L-2'], inventoryBuffer: 1 }); // 2 + 4 − 1
+    await web.until((events) => events.length >= 1);
+    await channel({}); // back to L-1 alone, no buffer
+    const events = await web.until((events) => events.length >= 2);
+    expect(events.map((event) => [event.availableToSell, event.previous])).toEqual([
+      [5, 2],
+      [2, 5],
+    ]);
+    expect(events[0]!.origin).toMatchObject({ apiKey: 'erp', source: 'API' });
+    web.stop();
+  });
+
+  it('logs reservation state changes, with their stock effects as inventory changes', async () => {
+    const from = await head();
+    await adjust('S-2', 'L-1', 5);
+    const placed = async (orderRef: string) => {
+      const result = (await erp(reserveInventory, { channel: 'WEB', items: [{ sku: 'S-2', quantity: 2 }], ttl: 600, orderRef, key: `reserve-${orderRef}` })).data!.reserveInventory;
+      expect(result.__typename).toBe('Reservation');
+      return (result as { id: string }).id;
+    };
+    const sold = await placed('ORDER-1');
+    expect((await erp(commitReservation, { id: sold })).data!.commitReservation.__typename).toBe('Reservation');
+    const given = await placed('ORDER-2');
+    expect((await erp(releaseReservation, { id: given })).data!.releaseReservation.__typename).toBe('Reservation');
+
+    const logged = async () => (await erp(changes, { since: from, first: 100, filter: { kinds: ['RESERVATION'] } })).data!.changes.changes;
+    await expect.poll(async () => (await logged()).length).toBe(4);
+    // In order per reservation (the log orders each aggregate's changes, not changes of different ones).
+    const of = async (id: string) => (await logged()).filter((event) => event['reservationId'] === id).map((event) => [event['previousState'], event['state'], event.version, (event['origin'] as { reason: string }).reason]);
+    expect(await of(sold)).toEqual([
+      ['PENDING', 'ACTIVE', 1, 'RESERVE'],
+      ['ACTIVE', 'COMMITTED', 2, 'COMMIT'],
+    ]);
+    expect(await of(given)).toEqual([
+      ['PENDING', 'ACTIVE', 1, 'RESERVE'],
+      ['ACTIVE', 'RELEASED', 2, 'RELEASE'],
+    ]);
+    expect((await logged()).find((event) => event['reservationId'] === sold)).toMatchObject({ __typename: 'ReservationChanged', channel: 'WEB', orderRef: 'ORDER-1', lines: [{ sku: 'S-2', quantity: 2 }] });
+    // A key without inventory:read may not ask for them.
+    const catalogOnly = graphqlClient(gateways[0]!.url, await createKey(app, 'catalog-only', ['catalog:read']));
+    expect((await catalogOnly(changes, { since: from, filter: { kinds: ['RESERVATION'] } })).errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
   });
 
   it('streams price and catalog changes', async () => {

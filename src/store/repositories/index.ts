@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import type { OutboxSignal } from '../outbox.js';
 import { ApiKeyRepository } from './api-key.repository.js';
+import { AvailabilityRederivationRepository } from './availability-rederivation.repository.js';
 import { ChangeLogRepository } from './change-log.repository.js';
 import { ChannelAvailabilityRepository } from './channel-availability.repository.js';
 import { ChannelRepository } from './channel.repository.js';
@@ -33,6 +34,7 @@ export interface Repositories {
   readonly inventoryResetJobs: InventoryResetJobRepository;
   readonly reservations: ReservationRepository;
   readonly channelAvailability: ChannelAvailabilityRepository;
+  readonly availabilityRederivations: AvailabilityRederivationRepository;
   readonly changeLog: ChangeLogRepository;
 }
 
@@ -51,8 +53,9 @@ export function createRepositories(connection: Connection, signal: OutboxSignal)
     inventoryPositions: new InventoryPositionRepository(connection, signal),
     inventoryMovements: new InventoryMovementRepository(connection),
     inventoryResetJobs: new InventoryResetJobRepository(connection),
-    reservations: new ReservationRepository(connection),
+    reservations: new ReservationRepository(connection, signal),
     channelAvailability: new ChannelAvailabilityRepository(connection, signal),
+    availabilityRederivations: new AvailabilityRederivationRepository(connection),
     changeLog: new ChangeLogRepository(connection),
   };
 }

@@ -35,6 +35,12 @@ export class SkuRepository extends VersionedRepository<SkuRecord, StoredSku> {
     return this.page(catalogFilterQuery(filter), page);
   }
 
+  /** SKU codes after `after` in code order, archived ones included (a walk over the whole catalog). */
+  async codesAfter(after: string, limit: number): Promise<string[]> {
+    const documents = await this.model.find({ _id: { $gt: after } }, { _id: 1 }).sort({ _id: 1 }).limit(limit).lean<{ _id: string }[]>().exec();
+    return documents.map((document) => document._id);
+  }
+
   /** Unarchived SKUs of each product, for the product.skus loader; one query for all products. */
   async findByProductCodes(productCodes: readonly string[]): Promise<SkuRecord[]> {
     const documents = await this.model
