@@ -15,6 +15,10 @@ export interface ChangeDeriver {
    * relay logged but died before clearing: a crash anywhere repeats the derivation. Must be idempotent.
    */
   derive(changes: readonly ChangeDraftValue[]): Promise<void>;
+  /** Background work of the relay (e.g. a walk left by a relay that died): called on taking and renewing the lease. */
+  resume?(isLeader: () => boolean): void;
+  /** Ends background work; the relay calls it when it stops. */
+  stop?(): Promise<void>;
 }
 
 export interface ChangeRelayOptions {
@@ -42,6 +46,9 @@ export const DEFAULT_CHANGE_RELAY_OPTIONS: ChangeRelayOptions = {
   retentionSweepIntervalMs: 10 * 60 * 1000, // 10 minutes
 };
 
+/** Logged batches whose derivation and outbox clean-up may still be running while the next batch is logged. */
+const MAX_FINISHES_IN_FLIGHT = 4;
+
 type Phase = { kind: 'stopped' } | { kind: 'following' } | { kind: 'leading'; epoch: number; nextSeq: number } | { kind: 'stopping' };
 
 /**
@@ -50,7 +57,8 @@ type Phase = { kind: 'stopped' } | { kind: 'following' } | { kind: 'leading'; ep
  *
  * Nothing is lost and nothing is logged twice, whatever dies when:
  * - an event leaves its document's outbox only after it is logged, so a crash before that logs it again later;
- * - "logged again" is caught by the log's unique eventId index (and by a read before each append), so a
+ * - "logged again" is caught by the log's unique eventId index (the batch is then re-read, leaving out what is
+ *   logged), and ids this relay logged but has not cleared yet are left out of the next batch, so a
  *   relay that lost its lease mid-batch and the one that took over cannot both log an event;
  * - sequence numbers are the log's `_id`s, assigned by the one leader and inserted in order, so a stale leader's
  *   append fails on the first number the new leader used, instead of leaving a gap or a duplicate.
@@ -67,9 +75,23 @@ export class ChangeRelay {
   private readonly toAnnounce = new Map<string, Set<string>>();
   private announceScheduled = false;
   private draining: Promise<void> | null = null;
+  /**
+   * Event ids this relay has logged whose outbox entries are not cleared yet: the next batch, read while the
+   * previous one is still being finished, leaves them out instead of colliding on the log's unique index.
+   */
+  private readonly awaitingClear = new Set<string>();
+  /**
+   * Ids of finished batches, dropped from `awaitingClear` only when the next read starts: a read already in
+   * flight when a batch was cleared may still return its entries.
+   */
+  private finishedIds: string[] = [];
+  /** The serial chain of batches' finishing steps (derive, then clear the outboxes), in logging order. */
+  private finishing: Promise<void> = Promise.resolve();
+  private finishesInFlight = 0;
   private timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => Promise<void>) | null = null;
   private lastRetentionSweep = 0;
+  private collisionCount = 0;
 
   constructor(
     private readonly log: ChangeLogRepository,
@@ -81,6 +103,11 @@ export class ChangeRelay {
     private readonly logger: Logger,
   ) {
     this.sources = new Map(sources.map((source) => [source.collection, source.finalize]));
+  }
+
+  /** Appends that collided with the log (a dead relay's leftovers or another relay's numbers): the careful path. */
+  get collisions(): number {
+    return this.collisionCount;
   }
 
   get isLeader(): boolean {
@@ -111,6 +138,8 @@ export class ChangeRelay {
     this.signal.listen(null);
     await this.unsubscribe?.();
     await this.draining?.catch(() => undefined);
+    await this.finishing;
+    for (const deriver of this.derivers) await deriver.stop?.().catch(() => undefined);
     if (phase.kind === 'leading') {
       if (phase.nextSeq > 1) await this.log.advanceHead(phase.nextSeq - 1).catch(() => undefined);
       await this.log.releaseLease(this.owner, phase.epoch).catch(() => undefined);
@@ -123,6 +152,7 @@ export class ChangeRelay {
     if (this.phase.kind !== 'leading') return;
     await this.scan();
     while (this.draining) await this.draining;
+    await this.finishing;
   }
 
   private onLocalWrite(collection: string, id: string): void {
@@ -176,18 +206,28 @@ export class ChangeRelay {
       await this.drain(collection, ids, false);
     } catch (error) {
       if (!(error instanceof SequenceTakenError)) throw error;
+      this.collisionCount++;
       await this.onSequenceTaken();
       await this.drain(collection, ids, true);
     }
   }
 
+  /**
+   * Logs a batch, then hands its finishing steps (derivation, clearing the outboxes) to a chain of their own and
+   * returns, so the next batch is read and logged while this one is finished: under a steady trickle of writes an
+   * event waits for the append in front of it, not for that batch's derivation and clean-up as well. Finishing
+   * stays in logging order and at most {@link MAX_FINISHES_IN_FLIGHT} batches behind.
+   */
   private async drain(collection: string, ids: readonly string[], careful: boolean): Promise<void> {
+    if (this.finishesInFlight >= MAX_FINISHES_IN_FLIGHT) await this.finishing;
+    for (const id of this.finishedIds) this.awaitingClear.delete(id);
+    this.finishedIds = [];
     const finalize = this.sources.get(collection)!;
     const documents = (await this.log.readOutboxes(collection, ids)).filter((document) => (document.outbox?.length ?? 0) > 0);
     if (documents.length === 0) return;
     const drafts: ChangeDraftValue[] = documents.flatMap((document) => finalize(document, document.outbox!));
     const logged = careful ? await this.log.loggedEventIds(drafts.map((d) => d.eventId)) : new Set<string>();
-    const fresh = drafts.filter((d) => !logged.has(d.eventId));
+    const fresh = drafts.filter((d) => !logged.has(d.eventId) && !this.awaitingClear.has(d.eventId));
     const phase = this.phase;
     if (phase.kind !== 'leading') return;
     const loggedAt = new Date();
@@ -195,16 +235,30 @@ export class ChangeRelay {
     if (events.length > 0) {
       await this.log.append(events, phase.epoch);
       phase.nextSeq = events[events.length - 1]!.seq + 1;
+      for (const event of events) this.awaitingClear.add(event.eventId);
       await failpoint('relay.after-log-append');
       // Not awaited: a stalled broker must not hold the log up; replicas that miss it read the log.
       void this.bus.publish(TOPICS.changes, encodeChanges(events));
       await failpoint('relay.after-publish');
     }
-    // Derived values (available-to-sell) are written before the source events leave their outboxes, from all of
-    // them (logged now or by a relay that died): a crash in between derives again, and an unchanged value writes
-    // nothing.
-    for (const deriver of this.derivers) await deriver.derive(drafts);
-    await this.log.removeDrained(collection, documents.map((document) => ({ id: document._id, version: Number(document['version']), eventIds: document.outbox!.map((entry) => entry.id) })));
+    const cleared = documents.map((document) => ({ id: document._id, version: Number(document['version']), eventIds: document.outbox!.map((entry) => entry.id) }));
+    this.finishesInFlight++;
+    this.finishing = this.finishing.then(async () => {
+      try {
+        // Derived values (available-to-sell) are written before the source events leave their outboxes, from all
+        // of them (logged now or by a relay that died): a crash in between derives again, and an unchanged value
+        // writes nothing.
+        for (const deriver of this.derivers) await deriver.derive(drafts);
+        await this.log.removeDrained(collection, cleared);
+      } catch (error) {
+        // The entries stay in their outboxes; the repair scan brings them back, and the log's unique eventId
+        // index turns the second append into the careful path, which derives and clears them.
+        this.logger.error({ err: error, collection }, 'change relay: finishing a batch failed; the repair scan retries');
+      } finally {
+        this.finishesInFlight--;
+        for (const event of events) this.finishedIds.push(event.eventId);
+      }
+    });
   }
 
   /** Runs inside the drain loop (never concurrently with an append): re-checks the lease and the log's head. */
@@ -231,6 +285,7 @@ export class ChangeRelay {
         if (await this.log.renewLease(this.owner, phase.epoch, expiresAt)) {
           // The recorded head only shortens other replicas' start-up probe: once per tick is enough.
           if (phase.nextSeq > 1) await this.log.advanceHead(phase.nextSeq - 1);
+          this.resumeDerivers();
           return;
         }
         this.logger.warn({ epoch: phase.epoch }, 'change relay: lease lost to another replica');
@@ -244,9 +299,15 @@ export class ChangeRelay {
       this.phase = { kind: 'leading', epoch, nextSeq: head + 1 };
       this.logger.info({ epoch, head }, 'change relay: this replica is the relay');
       await this.scan();
+      this.resumeDerivers();
     } catch (error) {
       this.logger.warn({ err: error }, 'change relay: lease check failed');
     }
+  }
+
+  private resumeDerivers(): void {
+    const isLeader = () => this.phase.kind === 'leading';
+    for (const deriver of this.derivers) deriver.resume?.(isLeader);
   }
 
   /** Finds documents with pending entries in every outbox (the repair path), and applies retention. */

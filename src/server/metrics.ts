@@ -28,6 +28,7 @@ export class Metrics {
     new Gauge({ name: 'change_feed_subscriptions', help: 'Open subscription streams on this replica.', registers: [this.registry], collect() { this.set(runtime.hub.size); } });
     new Gauge({ name: 'change_feed_last_seq', help: 'The last change-log seq this replica delivered.', registers: [this.registry], collect() { this.set(runtime.feed.lastSeq); } });
     new Gauge({ name: 'change_relay_active', help: '1 on the replica holding the relay lease.', registers: [this.registry], collect() { this.set(runtime.relay.isLeader ? 1 : 0); } });
+    new Counter({ name: 'change_relay_append_collisions_total', help: 'Relay appends refused by the log (already logged, or another relay\'s numbers) and redone carefully.', registers: [this.registry], collect() { this.reset(); this.inc(runtime.relay.collisions); } });
     new Gauge({ name: 'change_bus_connected', help: '1 while the event bus (Redis) is reachable.', registers: [this.registry], collect() { this.set(runtime.bus.isConnected() ? 1 : 0); } });
     runtime.feed.listen((event) => {
       this.changesDelivered.inc({ entity: event.entity });

@@ -1,0 +1,99 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { systemOrigin, type ChangeDraftValue, type ChangeEventValue, type OutboxEntryValue } from '../../src/domain/changes/change-event.js';
+import { InProcessEventBus } from '../../src/events/bus/in-process-bus.js';
+import { ChangeRelay, DEFAULT_CHANGE_RELAY_OPTIONS, type ChangeDeriver } from '../../src/events/change-relay.js';
+import { OutboxSignal } from '../../src/store/outbox.js';
+import { SequenceTakenError, type ChangeLogRepository, type OutboxDocumentValue } from '../../src/store/repositories/change-log.repository.js';
+
+const COLLECTION = 'things';
+const logger = pino({ level: 'silent' });
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/**
+ * The log and one outbox collection in memory, with the real repository's refusals: a seq or an eventId that
+ * is logged already fails the append with SequenceTakenError, and a clean-up removes only the ids it names.
+ */
+function memoryLog() {
+  const logged: ChangeEventValue[] = [];
+  const documents = new Map<string, { _id: string; version: number; outbox: OutboxEntryValue[] }>();
+  const appends: string[][] = [];
+  const log = {
+    takeLease: async () => 1,
+    renewLease: async () => true,
+    releaseLease: async () => undefined,
+    advanceHead: async () => undefined,
+    headSeq: async () => logged.length,
+    purgeLoggedBefore: async () => 0,
+    pendingOutboxIds: async () => [...documents.values()].filter((d) => d.outbox.length > 0).map((d) => d._id),
+    readOutboxes: async (_collection: string, ids: readonly string[]): Promise<OutboxDocumentValue[]> => ids.flatMap((id) => (documents.has(id) ? [structuredClone(documents.get(id)!)] : [])),
+    loggedEventIds: async (eventIds: readonly string[]) => new Set(logged.filter((e) => eventIds.includes(e.eventId)).map((e) => e.eventId)),
+    append: async (events: readonly ChangeEventValue[]) => {
+      for (const event of events) if (logged.some((e) => e.seq === event.seq || e.eventId === event.eventId)) throw new SequenceTakenError(event.seq);
+      appends.push(events.map((e) => e.eventId));
+      logged.push(...events);
+    },
+    removeDrained: async (_collection: string, drained: readonly { id: string; eventIds: readonly string[] }[]) => {
+      for (const { id, eventIds } of drained) {
+        const document = documents.get(id);
+        if (document) document.outbox = document.outbox.filter((entry) => !eventIds.includes(entry.id));
+      }
+    },
+  } as unknown as ChangeLogRepository;
+  const write = (id: string, eventId: string) => {
+    const document = documents.get(id) ?? { _id: id, version: 0, outbox: [] };
+    document.version++;
+    document.outbox.push({ id: eventId, at: new Date(), origin: systemOrigin('API') });
+    documents.set(id, document);
+  };
+  return { log, logged, documents, appends, write };
+}
+
+const finalize = (document: OutboxDocumentValue, entries: readonly OutboxEntryValue[]): ChangeDraftValue[] =>
+  entries.map((entry) => ({ eventId: entry.id, entity: 'Product', key: document._id, version: Number(document['version']), at: entry.at, origin: entry.origin, sku: null, location: null, channels: null, data: {} }));
+
+describe('the change relay pipeline', () => {
+  it('logs the next batch while the previous one is still being finished, without logging anything twice', async () => {
+    const { log, logged, documents, appends, write } = memoryLog();
+    const signal = new OutboxSignal();
+    const firstDerivation = deferred();
+    const derived: string[][] = [];
+    const deriver: ChangeDeriver = {
+      derive: async (drafts) => {
+        derived.push(drafts.map((d) => d.eventId));
+        if (derived.length === 1) await firstDerivation.promise;
+      },
+    };
+    const relay = new ChangeRelay(log, [{ entity: 'Product', collection: COLLECTION, finalize }], signal, new InProcessEventBus({ logger }), [deriver], { ...DEFAULT_CHANGE_RELAY_OPTIONS, scanIntervalMs: 3_600_000 }, logger);
+    await relay.start();
+    try {
+      write('P1', 'e1');
+      signal.notify(COLLECTION, 'P1');
+      while (derived.length < 1) await new Promise((resolve) => setImmediate(resolve));
+      // e1 is logged and its finishing is held: its entry is still in P1's outbox when e2 is drained.
+      write('P1', 'e2');
+      signal.notify(COLLECTION, 'P1');
+      while (appends.length < 2) await new Promise((resolve) => setImmediate(resolve));
+      expect(appends).toEqual([['e1'], ['e2']]);
+      expect(derived).toEqual([['e1']]); // the second batch's finishing waits behind the first's
+      expect(documents.get('P1')!.outbox.map((entry) => entry.id)).toEqual(['e1', 'e2']);
+
+      firstDerivation.resolve();
+      await relay.flush();
+      expect(derived).toEqual([['e1'], ['e1', 'e2']]); // derivation sees every entry still in the outbox
+      expect(documents.get('P1')!.outbox).toEqual([]);
+      expect(logged.map((e) => [e.seq, e.eventId])).toEqual([
+        [1, 'e1'],
+        [2, 'e2'],
+      ]);
+      expect(relay.collisions).toBe(0);
+    } finally {
+      await relay.stop();
+    }
+  });
+});
