@@ -251,6 +251,8 @@ interface ReplicaPass {
    * bus message carries a batch; B hands it to its subscribers synchronously.
    */
   readonly relayBatches: { readonly count: number; readonly eventsP50: number; readonly eventsMax: number } | null;
+  /** Relay appends redone on the careful path during the pass (`change_relay_append_collisions_total`, both replicas). */
+  readonly relayCollisions: number;
   readonly received: number;
   readonly distinctSeqs: number;
   readonly duplicates: number;
@@ -373,6 +375,12 @@ async function gatewayGauges(graphqlUrl: string): Promise<Map<string, number>> {
   const gauges = new Map<string, number>();
   for (const match of text.matchAll(/^([a-z_]+) (\d+(?:\.\d+)?(?:e[+-]?\d+)?)$/gm)) gauges.set(match[1]!, Number(match[2]));
   return gauges;
+}
+
+/** Relay appends redone on the careful path so far, summed over both replicas (one of them relays). */
+async function relayCollisionCount(bench: Bench): Promise<number> {
+  const counts = await Promise.all([gatewayGauges(bench.a.url), gatewayGauges(bench.b.url)]);
+  return counts.reduce((sum, gauges) => sum + (gauges.get('change_relay_append_collisions_total') ?? 0), 0);
 }
 
 /** Sets the CPU affinity of every thread of a process we started; false when taskset is missing or refuses. */
@@ -1230,6 +1238,7 @@ async function replicaPass(bench: Bench, name: string, rate: number, positions: 
   const headBefore = await bench.head();
   const reconnectsBefore = (await agent.request<GroupStatus>({ cmd: 'status', group: 'replica' }, 10_000)).reconnects;
   const commandsBefore = await Promise.all([storeCommandCounts(a.url), storeCommandCounts(b.url)]);
+  const collisionsBefore = await relayCollisionCount(bench);
   const cpuWindow = bench.cpu.start();
   const begun = monotonicUs();
   let inFlight = 0;
@@ -1289,6 +1298,7 @@ async function replicaPass(bench: Bench, name: string, rate: number, positions: 
   bench.windows[`replica-${name}`] = [[begun, monotonicUs()]];
   const cpu = cpuWindow();
   const commandsAfter = await Promise.all([storeCommandCounts(a.url), storeCommandCounts(b.url)]);
+  const relayCollisions = (await relayCollisionCount(bench)) - collisionsBefore;
   await sleep(1_000); // anything extra (a duplicate) would arrive now
   records.push(...(await agent.request<number[]>({ cmd: 'collect', group: 'replica' }, 10_000)));
   const reconnects = (await agent.request<GroupStatus>({ cmd: 'status', group: 'replica' }, 10_000)).reconnects - reconnectsBefore;
@@ -1344,6 +1354,7 @@ async function replicaPass(bench: Bench, name: string, rate: number, positions: 
     relayMs: relay.length > 0 ? spread(relay) : null,
     loggedToReceivedMs: afterLog.length > 0 ? spread(afterLog) : null,
     relayBatches: batchSizes.length > 0 ? { count: batchSizes.length, eventsP50: summarize(batchSizes).p50, eventsMax: Math.max(...batchSizes) } : null,
+    relayCollisions,
     received,
     distinctSeqs: seqs.size,
     duplicates,
@@ -1465,7 +1476,7 @@ function formatChangeFeedReport(report: ChangeFeedReport): string {
       lines.push(
         `${p.name}: ${int(p.itemsApplied)} items committed in ${p.requests} requests (${p.failedRequests} failed); on B ${int(p.received)} events, ${int(p.distinctSeqs)} distinct seqs, ${p.duplicates} duplicates, ${p.outOfOrder} out of order, ${p.missing} missing: ${p.exactlyOnce ? 'all, exactly once, in order' : 'NOT exactly once'}; delivered ${int(p.deliveredPerSecond)} events/s`,
         `  split at the relay's loggedAt: commit → logged p50 ${p.relayMs ? ms(p.relayMs.p50) : 'n/a'} / p99 ${p.relayMs ? ms(p.relayMs.p99) : 'n/a'} ms; logged → received on B p50 ${p.loggedToReceivedMs ? ms(p.loggedToReceivedMs.p50) : 'n/a'} / p99 ${p.loggedToReceivedMs ? ms(p.loggedToReceivedMs.p99) : 'n/a'} ms; mutation p99 ${ms(p.mutationMs.p99)} ms`,
-        `  relay batches carrying them: ${p.relayBatches ? `${int(p.relayBatches.count)}, ${int(p.relayBatches.eventsP50)} events each at p50, ${int(p.relayBatches.eventsMax)} at most` : 'n/a'}`,
+        `  relay batches carrying them: ${p.relayBatches ? `${int(p.relayBatches.count)}, ${int(p.relayBatches.eventsP50)} events each at p50, ${int(p.relayBatches.eventsMax)} at most` : 'n/a'}; appends redone after a collision: ${int(p.relayCollisions)}`,
         `  goals p50 ≤ ${p.goal.p50Ms} ms: ${p.latencyMs ? verdict(p.goal.p50Met, p.latencyMs.p50, p.goal.p50Ms) : 'n/a'}; p99 ≤ ${p.goal.p99Ms} ms: ${p.latencyMs ? verdict(p.goal.p99Met, p.latencyMs.p99, p.goal.p99Ms) : 'n/a'}`,
         `  CPU µs per item: ${cpu}; other processes: ${other(p.cpu)}`,
         `  store commands per item: gateway A ${commands(p.storeCommandsPerItem.a)}; gateway B ${commands(p.storeCommandsPerItem.b)}`,

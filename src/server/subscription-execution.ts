@@ -3,13 +3,17 @@ import type { Logger } from 'pino';
 import type { ChangeEventValue } from '../domain/changes/change-event.js';
 import type { RequestContext } from '../domain/common/request-context.js';
 import { stableStringify } from '../domain/common/stable-stringify.js';
-import { SlowConsumerError } from '../events/subscription-hub.js';
+import { isChangeStream, SlowConsumerError, type DirectSink } from '../events/subscription-hub.js';
 
 /** Close code for a socket whose subscriber fell too far behind: reconnect and resume with since (docs/client.md). */
 export const SLOW_CONSUMER_CLOSE_CODE = 4429;
 
-/** Executions kept per group, so subscribers replaying the same recent events share them too. */
-const RESULTS_KEPT_PER_GROUP = 64;
+/**
+ * Executions kept per group with more than one member, so members replaying the same recent events share them
+ * too (live members only need the latest). A group of one keeps none: with 10,000 single-member groups, 64 kept
+ * results each were hundreds of MB of old-generation garbage and a 300–500 ms major GC in the middle of fan-outs.
+ */
+const RESULTS_KEPT_PER_GROUP = 16;
 
 export interface SubscriptionSocket {
   readonly bufferedAmount: number;
@@ -43,6 +47,8 @@ export interface SubscriberChannel {
   readonly id: string;
 }
 
+const ignoreSendError = (): void => undefined;
+
 /** WebSocket.OPEN. */
 const OPEN = 1;
 
@@ -53,9 +59,11 @@ interface SharedResult {
 }
 
 interface Group {
+  /** The map's key: members refer to this one string instead of each keeping the copy it built (~1 KB each). */
+  readonly key: string;
   members: number;
-  readonly results: Map<number, Promise<SharedResult>>;
-  /** The latest execution once it has settled: the other members take it without another promise hop. */
+  readonly results: Map<number, Promise<SharedResult> | SharedResult>;
+  /** The latest execution once it has settled (groups of several): the others take it without another promise hop. */
   settled: { readonly seq: number; readonly shared: SharedResult } | null;
 }
 
@@ -73,10 +81,18 @@ export class GroupedSubscriptions {
   private readonly groups = new Map<string, Group>();
   private readonly documentKeys = new WeakMap<DocumentNode, { readonly text: string; readonly cursorVariables: Map<string, ReadonlySet<string>> }>();
 
-  constructor(
-    private readonly maxBufferedBytes: number,
-    private readonly logger: Logger,
-  ) {}
+  private readonly host: MemberHost;
+
+  constructor(maxBufferedBytes: number, logger: Logger) {
+    this.host = {
+      maxBufferedBytes,
+      logger,
+      leave: (group) => {
+        group.members--;
+        if (group.members === 0 && this.groups.get(group.key) === group) this.groups.delete(group.key);
+      },
+    };
+  }
 
   /** Groups with at least one subscriber (for /metrics and tests). */
   get groupCount(): number {
@@ -89,86 +105,18 @@ export class GroupedSubscriptions {
    * results with errors still go through graphql-ws, so its error formatting applies.
    */
   async subscribe(args: ExecutionArgs, channel: SubscriberChannel | null): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
-    const socket = channel?.socket ?? null;
     const source = await createSourceEventStream(args);
     if (!isAsyncIterator(source)) return source as ExecutionResult;
-    const key = this.groupKey(args);
-    let group = this.groups.get(key);
-    if (!group) this.groups.set(key, (group = { members: 0, results: new Map(), settled: null }));
+    const wanted = this.groupKey(args);
+    let group = this.groups.get(wanted);
+    if (!group) this.groups.set(wanted, (group = { key: wanted, members: 0, results: new Map(), settled: null }));
     group.members++;
-    const joined = group;
-    let left = false;
-    const leave = () => {
-      if (left) return;
-      left = true;
-      joined.members--;
-      if (joined.members === 0 && this.groups.get(key) === joined) this.groups.delete(key);
-    };
-
-    const run = (event: ChangeEventValue): Promise<SharedResult> | SharedResult => {
-      if (joined.settled?.seq === event.seq) return joined.settled.shared;
-      let shared = joined.results.get(event.seq);
-      if (!shared) {
-        shared = Promise.resolve(execute({ ...args, rootValue: event })).then((result) => {
-          const value = { result, json: result.errors ? null : JSON.stringify(result) };
-          if ((joined.settled?.seq ?? -1) < event.seq) joined.settled = { seq: event.seq, shared: value };
-          return value;
-        });
-        joined.results.set(event.seq, shared);
-        if (joined.results.size > RESULTS_KEPT_PER_GROUP) joined.results.delete(joined.results.keys().next().value!);
-      }
-      return shared;
-    };
-    const framePrefix = channel ? `{"id":${JSON.stringify(channel.id)},"type":"next","payload":` : '';
-    let ended = false;
-
-    const closeSlow = (reason: string) => {
-      this.logger.info({ reason }, 'closing a slow subscriber');
-      socket?.close(SLOW_CONSUMER_CLOSE_CODE, 'Slow consumer: reconnect and resume with since');
-    };
-
-    const iterator: AsyncIterableIterator<ExecutionResult> = {
-      next: async () => {
-        try {
-          for (;;) {
-            const step = await source.next();
-            if (step.done || ended) {
-              leave();
-              return { value: undefined, done: true };
-            }
-            if (socket && socket.bufferedAmount > this.maxBufferedBytes) {
-              await iterator.return!();
-              closeSlow('buffered bytes');
-              return { value: undefined, done: true };
-            }
-            const pending = run(step.value);
-            const shared = pending instanceof Promise ? await pending : pending;
-            if (!channel || shared.json === null) return { value: shared.result, done: false };
-            if (ended || channel.socket.readyState !== OPEN) continue;
-            corkUntilNextTurn(channel.socket);
-            // A failed send means the socket is closing: graphql-ws ends the operation on close.
-            channel.socket.send(framePrefix + shared.json + '}', () => undefined);
-          }
-        } catch (error) {
-          leave();
-          if (error instanceof SlowConsumerError) {
-            closeSlow('queued events');
-            return { value: undefined, done: true };
-          }
-          throw error;
-        }
-      },
-      return: async () => {
-        ended = true;
-        leave();
-        await source.return?.();
-        return { value: undefined, done: true };
-      },
-      [Symbol.asyncIterator]() {
-        return iterator;
-      },
-    };
-    return iterator;
+    const member = new GroupMember(this.host, group, args, source, channel);
+    // While this subscriber is idle, the hub hands it each event synchronously: one shared execution, then the
+    // frame, in the feed's own loop over its streams. Going through the iterator instead costs two promise
+    // hops per subscriber and event, which with 10,000 subscribers was most of a change's fan-out time.
+    if (channel && isChangeStream(source)) source.deliverDirectly(member);
+    return member;
   }
 
   private groupKey(args: ExecutionArgs): string {
@@ -186,6 +134,138 @@ export class GroupedSubscriptions {
   }
 }
 
+/** What a member needs of its GroupedSubscriptions. */
+interface MemberHost {
+  readonly maxBufferedBytes: number;
+  readonly logger: Logger;
+  leave(group: Group): void;
+}
+
+/**
+ * One subscriber: the async iterator graphql-ws consumes, and the hub's direct sink while it is idle. A class
+ * rather than closures: 10,000 subscriptions each carried ten closures (and, run through tsx, a `name` property
+ * defined on each).
+ */
+class GroupMember implements AsyncIterableIterator<ExecutionResult>, DirectSink {
+  private left = false;
+  private ended = false;
+  private readonly framePrefix: string;
+
+  constructor(
+    private readonly host: MemberHost,
+    private readonly group: Group,
+    private readonly args: ExecutionArgs,
+    private readonly source: AsyncIterableIterator<ChangeEventValue>,
+    private readonly channel: SubscriberChannel | null,
+  ) {
+    this.framePrefix = channel ? `{"id":${JSON.stringify(channel.id)},"type":"next","payload":` : '';
+  }
+
+  async next(): Promise<IteratorResult<ExecutionResult>> {
+    try {
+      for (;;) {
+        const step = await this.source.next();
+        if (step.done || this.ended) {
+          this.leave();
+          return { value: undefined, done: true };
+        }
+        if (this.overBuffered()) {
+          this.closeOverBuffered();
+          return { value: undefined, done: true };
+        }
+        const pending = this.run(step.value);
+        const shared = pending instanceof Promise ? await pending : pending;
+        if (!this.channel || shared.json === null) return { value: shared.result, done: false };
+        this.send(shared.json);
+      }
+    } catch (error) {
+      this.leave();
+      if (error instanceof SlowConsumerError) {
+        this.closeSlow('queued events');
+        return { value: undefined, done: true };
+      }
+      throw error;
+    }
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    this.ended = true;
+    this.leave();
+    await this.source.return?.();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** The hub's direct delivery (see DirectSink): false sends the event through the iterator instead. */
+  take(event: ChangeEventValue): boolean {
+    if (this.ended) return true;
+    if (this.overBuffered()) {
+      this.closeOverBuffered();
+      return true;
+    }
+    const shared = this.run(event);
+    if (shared instanceof Promise || shared.json === null) return false;
+    this.send(shared.json);
+    return true;
+  }
+
+  /**
+   * The group's execution of `event`, shared by its members. Synchronous when graphql-js executes synchronously
+   * (the change payloads' resolvers only read the event), which is what lets `take` skip the promises.
+   */
+  private run(event: ChangeEventValue): Promise<SharedResult> | SharedResult {
+    const group = this.group;
+    if (group.settled?.seq === event.seq) return group.settled.shared;
+    const known = group.results.get(event.seq);
+    if (known) return known;
+    const settle = (result: ExecutionResult): SharedResult => {
+      const value = { result, json: result.errors ? null : JSON.stringify(result) };
+      // Kept for the other members only: a group of one would hold each result until its next event, long
+      // enough to be promoted, and 10,000 such groups turned that into major collections mid-fan-out.
+      if (group.members > 1 && (group.settled?.seq ?? -1) < event.seq) group.settled = { seq: event.seq, shared: value };
+      return value;
+    };
+    const outcome = execute({ ...this.args, rootValue: event });
+    const shared = isPromiseLike(outcome) ? Promise.resolve(outcome).then(settle) : settle(outcome);
+    if (group.members > 1 || shared instanceof Promise) group.results.set(event.seq, shared);
+    if (group.results.size > RESULTS_KEPT_PER_GROUP) group.results.delete(group.results.keys().next().value!);
+    return shared;
+  }
+
+  /** Sends an error-free result as this subscriber's `next` frame. */
+  private send(json: string): void {
+    const socket = this.channel?.socket;
+    if (this.ended || !socket || socket.readyState !== OPEN) return;
+    corkUntilNextTurn(socket);
+    // A failed send means the socket is closing: graphql-ws ends the operation on close.
+    socket.send(this.framePrefix + json + '}', ignoreSendError);
+  }
+
+  private overBuffered(): boolean {
+    const socket = this.channel?.socket;
+    return socket !== undefined && socket.bufferedAmount > this.host.maxBufferedBytes;
+  }
+
+  private closeOverBuffered(): void {
+    void this.return();
+    this.closeSlow('buffered bytes');
+  }
+
+  private closeSlow(reason: string): void {
+    this.host.logger.info({ reason }, 'closing a slow subscriber');
+    this.channel?.socket.close(SLOW_CONSUMER_CLOSE_CODE, 'Slow consumer: reconnect and resume with since');
+  }
+
+  private leave(): void {
+    if (this.left) return;
+    this.left = true;
+    this.host.leave(this.group);
+  }
+}
+
 /** Names of the variables passed as a root field's `since` argument. */
 function sinceVariables(document: DocumentNode, operationName: string | null): Set<string> {
   const names = new Set<string>();
@@ -197,6 +277,10 @@ function sinceVariables(document: DocumentNode, operationName: string | null): S
     }
   }
   return names;
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T> | null)?.then === 'function';
 }
 
 function isAsyncIterator(value: unknown): value is AsyncIterableIterator<ChangeEventValue> {

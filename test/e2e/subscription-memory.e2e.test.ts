@@ -75,9 +75,10 @@ const leftover = new Set<Client>();
 
 const groupCount = () => [...groupedInstances].reduce((sum, grouped) => sum + grouped.groupCount, 0);
 const wsClientCount = () => [...wsServers].reduce((sum, server) => sum + server.clients.size, 0);
-/** Listeners attached to this replica's feed: one per live stream (TS lets tests read a private member by name). */
-/** Listeners the streams added to the replica's feed (the metrics' own listener is there from the start). */
-const feedListeners = () => (app.changeFeed!.feed as unknown as { listeners: Set<unknown> })['listeners'].size - baselineFeedListeners;
+/** Live streams: each one's listener in the hub, which itself is one listener on the feed while any is live. */
+const feedListeners = () => app.changeFeed!.hub.liveStreams;
+/** Listeners on the replica's feed beyond the metrics' own (TS lets tests read a private member by name). */
+const feedOwnListeners = () => (app.changeFeed!.feed as unknown as { listeners: Set<unknown> })['listeners'].size - baselineFeedListeners;
 let baselineFeedListeners = 0;
 const feed = (): ChangeFeed => app.changeFeed!.feed;
 
@@ -229,6 +230,7 @@ async function round({ sockets, perSocket }: { sockets: number; perSocket: numbe
   expect(subscribers.filter((subscriber) => !subscriber.replaying && subscriber.replayed > 0)).toHaveLength(0);
   expect(subscribers.filter((subscriber) => subscriber.replaying && subscriber.kind === 'inventory' && subscriber.replayed !== REPLAYED_INVENTORY)).toHaveLength(0);
   expect(feedListeners()).toBe(total);
+  expect(feedOwnListeners()).toBe(1);
   const peakHeap = await collectedHeap();
 
   // Half by `complete`: the sockets stay open, the streams and groups must go.
@@ -254,6 +256,7 @@ async function round({ sockets, perSocket }: { sockets: number; perSocket: numbe
   await until('every stream to leave the hub', () => hub.size === 0, firstError);
   await until('every group to be dropped', () => groupCount() === 0, firstError);
   expect(feedListeners()).toBe(0);
+  expect(feedOwnListeners()).toBe(0);
 
   // The idle sockets of the unsubscribed half, and the torn-down clients (already closed: dispose is a no-op).
   for (const connection of connections) {

@@ -29,7 +29,7 @@ describe('grouped subscription execution', () => {
     const otherVariables = await subscribe({ tag: 'b' });
     const otherScope = await subscribe({ tag: 'a' }, ['WEB']);
     expect(grouped.groupCount).toBe(3);
-    while (listeners.size < 5) await new Promise((resolve) => setImmediate(resolve));
+    while (hub.liveStreams < 5) await new Promise((resolve) => setImmediate(resolve));
 
     lastSeq = 1;
     for (const listener of listeners) listener(event(1));

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { systemOrigin, type ChangeEventValue } from '../../src/domain/changes/change-event.js';
 import type { ChangeFeed, ChangeListener } from '../../src/events/change-feed.js';
-import { SlowConsumerError, SubscriptionHub } from '../../src/events/subscription-hub.js';
+import { SlowConsumerError, streamKey, SubscriptionHub } from '../../src/events/subscription-hub.js';
 import { GroupedSubscriptions, SLOW_CONSUMER_CLOSE_CODE, type SubscriptionSocket } from '../../src/server/subscription-execution.js';
 import type { ChangeLogRepository } from '../../src/store/repositories/change-log.repository.js';
 
@@ -32,16 +32,37 @@ function fakeFeed() {
   };
 }
 const emptyLog = { readAfter: async () => [] } as unknown as ChangeLogRepository;
-const attached = async (listeners: Set<unknown>, count: number) => {
-  while (listeners.size < count) await new Promise((resolve) => setImmediate(resolve));
+const attached = async (hub: SubscriptionHub, count: number) => {
+  while (hub.liveStreams < count) await new Promise((resolve) => setImmediate(resolve));
 };
+
+describe('the hub index', () => {
+  it('offers an event only to the streams under its SKU and to those that asked for every SKU of its kind', async () => {
+    const listeners = new Set<ChangeListener>();
+    let lastSeq = 0;
+    const feed = { get lastSeq() { return lastSeq; }, listen: (l: ChangeListener) => (listeners.add(l), () => listeners.delete(l)) } as unknown as ChangeFeed;
+    const hub = new SubscriptionHub(feed, emptyLog, { maxQueuedEvents: 10, replayBatch: 10 });
+    const offered = { A: 0, B: 0, any: 0, prices: 0 };
+    const open = (name: keyof typeof offered, keys: string[]) => hub.open({ since: null, keys, matches: () => (offered[name]++, true) });
+    const streams = [open('A', [streamKey('InventoryPosition', 'A')]), open('B', [streamKey('InventoryPosition', 'B')]), open('any', [streamKey('InventoryPosition', null)]), open('prices', [streamKey('Price', null)])];
+    await attached(hub, 4);
+    expect(listeners.size).toBe(1); // the hub listens once for all of them
+    lastSeq = 1;
+    for (const listener of listeners) listener({ ...event(1), entity: 'InventoryPosition', sku: 'A' });
+    expect(offered).toEqual({ A: 1, B: 0, any: 1, prices: 0 });
+    expect((await streams[0]!.next()).value?.seq).toBe(1);
+    await Promise.all(streams.map((stream) => stream.return!()));
+    expect(listeners.size).toBe(0);
+    expect(hub.liveStreams).toBe(0);
+  });
+});
 
 describe('slow consumers', () => {
   it('ends a stream whose queue reaches the cap with SlowConsumerError, and detaches it', async () => {
     const { feed, listeners, emit } = fakeFeed();
     const hub = new SubscriptionHub(feed, emptyLog, { maxQueuedEvents: 3, replayBatch: 10 });
     const stream = hub.open({ matches: () => true, since: null });
-    await attached(listeners, 1);
+    await attached(hub, 1);
     emit();
     expect((await stream.next()).value?.seq).toBe(1);
     for (let i = 0; i < 4; i++) emit(); // 3 queue, the 4th overflows
@@ -62,7 +83,7 @@ describe('slow consumers', () => {
     const args = { schema, document: parse('subscription { changed }'), contextValue: { caller: { scopes: [], channels: [] } } };
     const streams = await Promise.all(['a', 'b'].map(async (id) => (await grouped.subscribe(args, { socket, id })) as AsyncIterableIterator<unknown>));
     const pending = streams.map((stream) => stream.next());
-    await attached(listeners, 2);
+    await attached(hub, 2);
     emit();
     emit();
     while (sent.length < 4) await new Promise((resolve) => setImmediate(resolve));
@@ -75,6 +96,40 @@ describe('slow consumers', () => {
     }
     await Promise.all(streams.map((stream) => stream.return!()));
     expect((await Promise.all(pending)).every((step) => step.done)).toBe(true);
+  });
+
+  it('hands an idle subscriber each event synchronously, and keeps the order when one must go through the iterator', async () => {
+    const schema = buildSchema('type Query { ok: Boolean } type Subscription { changed: Int }');
+    const { feed, listeners, emit } = fakeFeed();
+    const hub = new SubscriptionHub(feed, emptyLog, { maxQueuedEvents: 10, replayBatch: 10 });
+    let executions = 0;
+    schema.getSubscriptionType()!.getFields()['changed']!.subscribe = () => hub.open({ matches: () => true, since: null });
+    // Event 2 resolves asynchronously, so the group's result for it is a promise: that event takes the iterator.
+    schema.getSubscriptionType()!.getFields()['changed']!.resolve = (e: ChangeEventValue) => (executions++, e.seq === 2 ? Promise.resolve(2) : e.seq);
+    const sent: string[] = [];
+    const socket = { bufferedAmount: 0, readyState: 1, close: () => undefined, send: (data: string) => sent.push(data) } satisfies SubscriptionSocket;
+    const grouped = new GroupedSubscriptions(1_000, pino({ level: 'silent' }));
+    const args = { schema, document: parse('subscription { changed }'), contextValue: { caller: { scopes: [], channels: [] } } };
+    const streams = await Promise.all(['a', 'b'].map(async (id) => (await grouped.subscribe(args, { socket, id })) as AsyncIterableIterator<unknown>));
+    const pending = streams.map((stream) => stream.next()); // graphql-ws waits on each subscription like this
+    await attached(hub, 2);
+    await new Promise((resolve) => setImmediate(resolve)); // both subscribers parked on their streams
+
+    emit();
+    expect(sent).toHaveLength(2); // sent inside the feed's own call, no promise in between
+    emit(); // asynchronous execution: through the iterator
+    emit(); // arrives while the subscribers are busy with 2: queued behind it
+    while (sent.length < 6) await new Promise((resolve) => setImmediate(resolve));
+    emit();
+    expect(sent).toHaveLength(8);
+
+    const seqs = (id: string) => sent.map((frame) => JSON.parse(frame) as { id: string; payload: { data: { changed: number } } }).filter((frame) => frame.id === id).map((frame) => frame.payload.data.changed);
+    expect(seqs('a')).toEqual([1, 2, 3, 4]);
+    expect(seqs('b')).toEqual([1, 2, 3, 4]);
+    expect(executions).toBe(4);
+    await Promise.all(streams.map((stream) => stream.return!()));
+    expect((await Promise.all(pending)).every((step) => step.done)).toBe(true);
+    expect(hub.size).toBe(0);
   });
 
   it('closes the socket with 4429 when its stream overflows or its unsent bytes pass the cap', async () => {
@@ -90,7 +145,7 @@ describe('slow consumers', () => {
     const grouped = new GroupedSubscriptions(1_000, pino({ level: 'silent' }));
     const args = { schema, document: parse('subscription { changed }'), contextValue: { caller: { scopes: [], channels: [] } } };
     const stream = (await grouped.subscribe(args, { socket, id: 'op-1' })) as AsyncIterableIterator<unknown>;
-    await attached(listeners, 1);
+    await attached(hub, 1);
     for (let i = 0; i < 3; i++) emit();
     expect((await stream.next()).done).toBe(true);
     expect(closed).toEqual([SLOW_CONSUMER_CLOSE_CODE]);
@@ -98,7 +153,7 @@ describe('slow consumers', () => {
 
     source = hub.open({ matches: () => true, since: null });
     const bytes = (await grouped.subscribe(args, { socket, id: 'op-1' })) as AsyncIterableIterator<unknown>;
-    await attached(listeners, 1);
+    await attached(hub, 1);
     socket.bufferedAmount = 5_000;
     emit();
     expect((await bytes.next()).done).toBe(true);

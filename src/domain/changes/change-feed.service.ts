@@ -1,4 +1,4 @@
-import type { SubscriptionHub } from '../../events/subscription-hub.js';
+import { streamKey, type ChangeStream, type SubscriptionHub } from '../../events/subscription-hub.js';
 import type { ChangeLogRepository } from '../../store/repositories/change-log.repository.js';
 import type { ChannelRepository } from '../../store/repositories/channel.repository.js';
 import { assertChannelAccess, canSeeChannel } from '../access/channel-access.js';
@@ -7,7 +7,7 @@ import { DomainError } from '../common/errors.js';
 import type { RequestContext } from '../common/request-context.js';
 import type { ChangeEntity, ChangeEventValue, ChangePageValue } from './change-event.js';
 
-export type ChangeKindValue = 'INVENTORY' | 'AVAILABILITY' | 'PRICE' | 'CATALOG';
+export type ChangeKindValue = 'INVENTORY' | 'AVAILABILITY' | 'PRICE' | 'CATALOG' | 'RESERVATION';
 
 const CATALOG_ENTITIES: ReadonlySet<ChangeEntity> = new Set(['Product', 'Sku', 'Location', 'Channel', 'SkuMapping', 'PriceList']);
 const KIND_OF: Record<ChangeEntity, ChangeKindValue> = {
@@ -20,6 +20,7 @@ const KIND_OF: Record<ChangeEntity, ChangeKindValue> = {
   Price: 'PRICE',
   InventoryPosition: 'INVENTORY',
   ChannelAvailability: 'AVAILABILITY',
+  Reservation: 'RESERVATION',
 };
 
 /** `changes` returns at most this many changes per page, and reads at most this many log entries per call. */
@@ -37,6 +38,11 @@ function visibleTo(event: ChangeEventValue, channel: string): boolean {
 
 function visibleToCaller(event: ChangeEventValue, caller: Caller): boolean {
   return event.channels === null || event.channels.some((channel) => canSeeChannel(caller, channel));
+}
+
+/** The hub offers a stream only the events under these keys: its SKUs' events, or all of the entity's. */
+function keysFor(entity: ChangeEntity, skus: ReadonlySet<string> | null): string[] {
+  return skus ? [...skus].map((sku) => streamKey(entity, sku)) : [streamKey(entity, null)];
 }
 
 /** SKUs or locations one subscription or query may name: every subscription holds its filter in memory. */
@@ -66,28 +72,28 @@ export class ChangeFeedService {
     private readonly hub: SubscriptionHub | null,
   ) {}
 
-  async inventoryChanged(ctx: RequestContext, args: InventoryStreamArgs): Promise<AsyncIterableIterator<ChangeEventValue>> {
+  async inventoryChanged(ctx: RequestContext, args: InventoryStreamArgs): Promise<ChangeStream> {
     const channel = await this.visibleChannel(ctx, args.channel);
     const requested = optionalSet(args.locations, 'locations');
     const locations = new Set(channel.locationCodes.filter((location) => !requested || requested.has(location)));
     const skus = optionalSet(args.skus, 'skus');
-    return this.open(args.since, (event) => event.entity === 'InventoryPosition' && event.data['changed'] === true && locations.has(event.location ?? '') && (!skus || skus.has(event.sku ?? '')));
+    return this.open(args.since, keysFor('InventoryPosition', skus), (event) => event.entity === 'InventoryPosition' && event.data['changed'] === true && locations.has(event.location ?? '') && (!skus || skus.has(event.sku ?? '')));
   }
 
-  async availabilityChanged(ctx: RequestContext, args: { channel: string; skus?: readonly string[] | null; since?: number | null }): Promise<AsyncIterableIterator<ChangeEventValue>> {
+  async availabilityChanged(ctx: RequestContext, args: { channel: string; skus?: readonly string[] | null; since?: number | null }): Promise<ChangeStream> {
     const channel = await this.visibleChannel(ctx, args.channel);
     const skus = optionalSet(args.skus, 'skus');
-    return this.open(args.since, (event) => event.entity === 'ChannelAvailability' && visibleTo(event, channel.code) && event.channels !== null && (!skus || skus.has(event.sku ?? '')));
+    return this.open(args.since, keysFor('ChannelAvailability', skus), (event) => event.entity === 'ChannelAvailability' && visibleTo(event, channel.code) && event.channels !== null && (!skus || skus.has(event.sku ?? '')));
   }
 
-  async priceChanged(ctx: RequestContext, args: { channel: string; since?: number | null }): Promise<AsyncIterableIterator<ChangeEventValue>> {
+  async priceChanged(ctx: RequestContext, args: { channel: string; since?: number | null }): Promise<ChangeStream> {
     const channel = await this.visibleChannel(ctx, args.channel);
-    return this.open(args.since, (event) => event.entity === 'Price' && visibleTo(event, channel.code));
+    return this.open(args.since, keysFor('Price', null), (event) => event.entity === 'Price' && visibleTo(event, channel.code));
   }
 
-  async catalogChanged(ctx: RequestContext, args: { since?: number | null }): Promise<AsyncIterableIterator<ChangeEventValue>> {
+  async catalogChanged(ctx: RequestContext, args: { since?: number | null }): Promise<ChangeStream> {
     const caller = ctx.caller;
-    return this.open(args.since, (event) => CATALOG_ENTITIES.has(event.entity) && visibleToCaller(event, caller));
+    return this.open(args.since, [...CATALOG_ENTITIES].flatMap((entity) => keysFor(entity, null)), (event) => CATALOG_ENTITIES.has(event.entity) && visibleToCaller(event, caller));
   }
 
   /**
@@ -98,9 +104,9 @@ export class ChangeFeedService {
     const limit = first ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CHANGES_PAGE) throw new DomainError('BAD_USER_INPUT', `first must be between 1 and ${MAX_CHANGES_PAGE}.`, { argument: 'first' });
     const mayReadInventory = ctx.caller.scopes.includes('inventory:read');
-    const kinds = new Set<ChangeKindValue>(filter?.kinds && filter.kinds.length > 0 ? filter.kinds : ['CATALOG', 'PRICE', ...(mayReadInventory ? (['INVENTORY', 'AVAILABILITY'] as const) : [])]);
-    if (!mayReadInventory && (kinds.has('INVENTORY') || kinds.has('AVAILABILITY'))) {
-      throw new DomainError('FORBIDDEN', `API key "${ctx.caller.name}" lacks the "inventory:read" scope needed for inventory and availability changes.`, { requiredScope: 'inventory:read' });
+    const kinds = new Set<ChangeKindValue>(filter?.kinds && filter.kinds.length > 0 ? filter.kinds : ['CATALOG', 'PRICE', ...(mayReadInventory ? (['INVENTORY', 'AVAILABILITY', 'RESERVATION'] as const) : [])]);
+    if (!mayReadInventory && (kinds.has('INVENTORY') || kinds.has('AVAILABILITY') || kinds.has('RESERVATION'))) {
+      throw new DomainError('FORBIDDEN', `API key "${ctx.caller.name}" lacks the "inventory:read" scope needed for inventory, availability and reservation changes.`, { requiredScope: 'inventory:read' });
     }
     const channel = filter?.channel ? await this.visibleChannel(ctx, filter.channel) : null;
     const skus = optionalSet(filter?.skus, 'skus');
@@ -136,10 +142,10 @@ export class ChangeFeedService {
     return this.log.headSeq();
   }
 
-  private async open(since: number | null | undefined, matches: (event: ChangeEventValue) => boolean): Promise<AsyncIterableIterator<ChangeEventValue>> {
+  private async open(since: number | null | undefined, keys: readonly string[], matches: (event: ChangeEventValue) => boolean): Promise<ChangeStream> {
     if (!this.hub) throw new DomainError('SERVICE_UNAVAILABLE', 'Subscriptions are not served by this process.');
     if (since !== null && since !== undefined) await this.assertCursorKept(since);
-    return this.hub.open({ matches, since: since ?? null });
+    return this.hub.open({ matches, keys, since: since ?? null });
   }
 
   private async assertCursorKept(since: number): Promise<void> {
