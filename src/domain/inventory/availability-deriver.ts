@@ -7,11 +7,11 @@ import type { SkuRepository } from '../../store/repositories/sku.repository.js';
 import type { AvailabilityRederivationRepository } from '../../store/repositories/availability-rederivation.repository.js';
 import type { Logger } from 'pino';
 import type { ChannelRecord } from '../channel/channel.types.js';
-import { outboxEntry, type ChangeDraftValue, type ChangeOriginValue } from '../changes/change-event.js';
+import { outboxEntry, type ChangeDraftValue, type ChangeOriginValue, type OutboxEntryValue } from '../changes/change-event.js';
 import { availabilityOf } from './availability.js';
-import { positionKey } from './inventory.types.js';
+import { positionKey, type ChannelAvailabilityRecord } from './inventory.types.js';
 
-/** Availability writes in flight at once: each is its own single-document compare-and-set. */
+/** First values (inserts) in flight at once; changed values go in one bulk round trip. */
 const WRITE_CONCURRENCY = 8;
 /** A value written by a concurrent derivation is re-read and compared again this many times. */
 const MAX_RACE_RETRIES = 5;
@@ -112,21 +112,24 @@ export class AvailabilityDeriver implements ChangeDeriver {
     const positionsByKey = new Map(positions.map((position) => [position.key, position]));
     const storedByKey = new Map(stored.map((record) => [record.key, record]));
     const now = new Date();
-    const outcomes = await pMap(
-      pairs,
-      async (pair) => {
-        const key = availabilityKey(pair.channel.code, pair.sku);
-        const { availableToSell } = availabilityOf(pair.sku, pair.channel, positionsByKey, false);
-        const previous = storedByKey.get(key) ?? null;
-        if (previous ? previous.availableToSell === availableToSell : skipUnknownZero && availableToSell === 0) return null;
-        const version = (previous?.version ?? 0) + 1;
-        const entry = outboxEntry(originOf(pair.sku), now, { version, data: { channel: pair.channel.code, sku: pair.sku, availableToSell, previous: previous?.availableToSell ?? null } });
-        const written = await this.availability.write({ key, channelCode: pair.channel.code, skuCode: pair.sku, availableToSell, updatedAt: now }, previous?.version ?? null, entry);
-        return written ? null : pair;
-      },
-      { concurrency: WRITE_CONCURRENCY },
-    );
-    return outcomes.filter((pair) => pair !== null);
+    const updates: { pair: Pair; write: Parameters<ChannelAvailabilityRepository['updateMany']>[0][number] }[] = [];
+    const inserts: { pair: Pair; record: Omit<ChannelAvailabilityRecord, 'version'>; entry: OutboxEntryValue }[] = [];
+    for (const pair of pairs) {
+      const key = availabilityKey(pair.channel.code, pair.sku);
+      const { availableToSell } = availabilityOf(pair.sku, pair.channel, positionsByKey, false);
+      const previous = storedByKey.get(key) ?? null;
+      if (previous ? previous.availableToSell === availableToSell : skipUnknownZero && availableToSell === 0) continue;
+      const entry = outboxEntry(originOf(pair.sku), now, { version: (previous?.version ?? 0) + 1, data: { channel: pair.channel.code, sku: pair.sku, availableToSell, previous: previous?.availableToSell ?? null } });
+      const record = { key, channelCode: pair.channel.code, skuCode: pair.sku, availableToSell, updatedAt: now };
+      if (previous) updates.push({ pair, write: { record, expectedVersion: previous.version, entry } });
+      else inserts.push({ pair, record, entry });
+    }
+    // Changed values in one round trip; first values (a SKU's first derivation in a channel) one by one.
+    const [updated, inserted] = await Promise.all([
+      this.availability.updateMany(updates.map(({ write }) => write)),
+      pMap(inserts, async ({ pair, record, entry }) => ((await this.availability.write(record, null, entry)) ? null : pair), { concurrency: WRITE_CONCURRENCY }),
+    ]);
+    return [...(updated ? [] : updates.map(({ pair }) => pair)), ...inserted.filter((pair) => pair !== null)];
   }
 }
 

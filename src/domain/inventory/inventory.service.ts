@@ -129,24 +129,36 @@ export class InventoryService {
       byPosition.set(key, [...(byPosition.get(key) ?? []), operation]);
     }
     const loaded = new Map((await this.positions.findByKeys([...byPosition.keys()])).map((position) => [position.key, position]));
-    const results = await pMap(
-      [...byPosition.entries()],
-      async ([key, group]) => {
-        const groupResults: WrittenItem[] = [];
-        let current = loaded.get(key) ?? null;
-        for (const operation of group) {
-          const result = await this.writer.apply(ctx, operation, current, 'deferred');
-          groupResults.push(result);
-          current = result.position ?? current;
-        }
-        return groupResults;
-      },
-      { concurrency: POSITION_CONCURRENCY },
-    );
+    // The usual case, one operation on an existing position, goes in one round trip for the whole request; a
+    // position that is new or has several operations in the request is written operation by operation.
+    const together: { operation: PositionOperation; current: InventoryPositionRecord }[] = [];
+    const oneByOne: [string, PositionOperation[]][] = [];
+    for (const [key, group] of byPosition) {
+      const current = loaded.get(key);
+      if (current && group.length === 1) together.push({ operation: group[0]!, current });
+      else oneByOne.push([key, group]);
+    }
+    const [written, sequenced] = await Promise.all([
+      this.writer.applyMany(ctx, together),
+      pMap(
+        oneByOne,
+        async ([key, group]) => {
+          const groupResults: WrittenItem[] = [];
+          let current = loaded.get(key) ?? null;
+          for (const operation of group) {
+            const result = await this.writer.apply(ctx, operation, current, 'deferred');
+            groupResults.push(result);
+            current = result.position ?? current;
+          }
+          return groupResults;
+        },
+        { concurrency: POSITION_CONCURRENCY },
+      ),
+    ]);
+    const results = [...written, ...sequenced.flat()];
     // One round trip for the batch's ledger instead of one per item (about a third of a batch item's cost).
-    await this.writer.writeLedger(results.flat());
+    await this.writer.writeLedger(results);
     const items: InventoryItemOutcomeRecord[] = results
-      .flat()
       .sort((a, b) => a.index - b.index)
       .map((item) => ({ ...item, position: item.position && positionView(item.position) }));
     return { kind: 'batch', items, replayed: false };

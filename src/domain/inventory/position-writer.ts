@@ -1,6 +1,7 @@
 import type { InventoryMovementRepository } from '../../store/repositories/inventory-movement.repository.js';
 import { originOf, outboxEntry } from '../changes/change-event.js';
-import type { InventoryPositionRepository } from '../../store/repositories/inventory-position.repository.js';
+import pMap from 'p-map';
+import type { InventoryPositionRepository, PositionChange } from '../../store/repositories/inventory-position.repository.js';
 import { failpoint } from '../../faults/failpoints.js';
 import { DomainError } from '../common/errors.js';
 import type { RequestContext } from '../common/request-context.js';
@@ -27,6 +28,18 @@ export type WrittenItem = Omit<InventoryItemOutcomeRecord, 'position'> & { reado
 
 /** Writers racing on one hot position re-read and decide again; past this many rounds the client retries. */
 const MAX_RACE_RETRIES = 20;
+/** Operations of a batch that lost a race are retried one by one, this many at a time. */
+const RETRY_CONCURRENCY = 8;
+
+/** An operation decided on a known state, whose compare-and-set is still to be sent. */
+interface PreparedWrite {
+  readonly kind: 'write';
+  readonly key: string;
+  readonly operation: PositionOperation;
+  readonly current: InventoryPositionRecord | null;
+  readonly decision: Extract<Decision, { kind: 'apply' }>;
+  readonly change: PositionChange;
+}
 
 /**
  * Applies operations to positions with single-document compare-and-set writes that also record the operation
@@ -49,42 +62,73 @@ export class PositionWriter {
     const key = positionKey(operation.skuCode, operation.locationCode);
     let current = initial;
     for (let attempt = 0; attempt <= MAX_RACE_RETRIES; attempt++) {
-      const applied = current?.recentOps.find((op) => op.id === operation.opId);
-      if (applied && current) return this.alreadyApplied(ctx, operation, current, applied, ledger);
-
-      const decision = operation.decide(current);
-      if (decision.kind === 'rejected') return { index: operation.index, outcome: 'REJECTED', position: current, movement: null, flags: [], error: decision.error };
-      if (decision.kind === 'unchanged') return { index: operation.index, outcome: 'UNCHANGED', position: current, movement: null, flags: decision.flags, error: null };
-
-      const at = new Date();
-      const op: AppliedOp = { id: operation.opId, delta: decision.onHand - (current?.onHand ?? 0), onHandBefore: current?.onHand ?? 0, onHandAfter: decision.onHand, flags: decision.flags, at, ...(operation.kind ? { kind: operation.kind } : {}) };
-      const entry = outboxEntry(originOf(ctx, { idempotencyKey: operation.idempotencyKey, reason: operation.reason, referenceDocument: operation.referenceDocument }), at, {
-        delta: { onHand: decision.onHand - (current?.onHand ?? 0), reserved: (decision.reserved ?? current?.reserved ?? 0) - (current?.reserved ?? 0), safetyStock: decision.safetyStock - (current?.safetyStock ?? 0) },
-        data: { flags: op.flags },
-      });
-      const change = { entry, onHand: decision.onHand, safetyStock: decision.safetyStock, ...(decision.reserved === undefined ? {} : { reserved: decision.reserved }), ...(decision.removeHold === undefined ? {} : { removeHold: decision.removeHold }), ...(operation.kind === 'SET' ? { lastSetAt: at } : {}), op, at };
-      const written = current
-        ? await this.positions.applyIfVersion(key, current.version, change)
-        : await this.positions.create(operation.skuCode, operation.locationCode, key, change);
+      const step = this.prepare(ctx, operation, current);
+      if (step.kind === 'decided') return this.withLedger(step.item, ledger);
+      const written = current ? await this.positions.applyIfVersion(key, current.version, step.change) : await this.positions.create(operation.skuCode, operation.locationCode, key, step.change);
       if (written) {
         await failpoint('inventory.after-position-write');
-        const position: InventoryPositionRecord = current
-          ? { ...current, onHand: decision.onHand, safetyStock: decision.safetyStock, reserved: decision.reserved ?? current.reserved, holds: current.holds.filter((hold) => hold.reservationId !== decision.removeHold), version: current.version + 1, updatedAt: at, recentOps: [...current.recentOps, op] }
-          : { key, skuCode: operation.skuCode, locationCode: operation.locationCode, onHand: decision.onHand, reserved: 0, safetyStock: decision.safetyStock, lastResetAsOf: null, recentOps: [op], holds: [], version: 1, createdAt: at, updatedAt: at };
-        const movement = this.movementOf(ctx, operation, op);
-        if (ledger === 'now') await this.movements.insertIfAbsent(movement);
-        return { index: operation.index, outcome: 'APPLIED', position, movement, flags: op.flags, error: null };
+        return this.withLedger(this.writtenItem(ctx, step), ledger);
       }
       current = await this.positions.findByKey(key);
     }
     throw new DomainError('CONFLICT', `Position "${key}" kept changing while it was written; retry the request with the same idempotency key.`);
   }
 
-  /** The operation was applied before (a retry): make sure its ledger entry exists and report it. */
-  private async alreadyApplied(ctx: RequestContext, operation: PositionOperation, position: InventoryPositionRecord, op: AppliedOp, ledger: 'now' | 'deferred'): Promise<WrittenItem> {
-    const movement = this.movementOf(ctx, operation, op);
-    if (ledger === 'now') await this.movements.insertIfAbsent(movement);
-    return { index: operation.index, outcome: 'APPLIED', position, movement, flags: op.flags, error: null };
+  /**
+   * Applies operations on distinct, existing positions with one round trip of compare-and-sets (ledger
+   * deferred, as {@link apply} with 'deferred'). When some lost a race — the bulk answer does not say which —
+   * the positions are read again and each of those operations goes through {@link apply}: one that did get
+   * written finds itself recorded there, the others decide again.
+   */
+  async applyMany(ctx: RequestContext, items: readonly { readonly operation: PositionOperation; readonly current: InventoryPositionRecord }[]): Promise<WrittenItem[]> {
+    const done: WrittenItem[] = [];
+    const writes: PreparedWrite[] = [];
+    for (const { operation, current } of items) {
+      const step = this.prepare(ctx, operation, current);
+      if (step.kind === 'decided') done.push(step.item);
+      else writes.push(step);
+    }
+    if (writes.length === 0) return done;
+    const allWritten = await this.positions.applyIfVersions(writes.map((write) => ({ key: write.key, expectedVersion: write.current!.version, change: write.change })));
+    await failpoint('inventory.after-position-write');
+    if (allWritten) return [...done, ...writes.map((write) => this.writtenItem(ctx, write))];
+    const fresh = new Map((await this.positions.findByKeys(writes.map((write) => write.key))).map((position) => [position.key, position]));
+    const retried = await pMap(writes, (write) => this.apply(ctx, write.operation, fresh.get(write.key) ?? null, 'deferred'), { concurrency: RETRY_CONCURRENCY });
+    return [...done, ...retried];
+  }
+
+  /** What the operation comes to on `current`, before any write: an outcome already, or the write to attempt. */
+  private prepare(ctx: RequestContext, operation: PositionOperation, current: InventoryPositionRecord | null): { readonly kind: 'decided'; readonly item: WrittenItem } | PreparedWrite {
+    const applied = current?.recentOps.find((op) => op.id === operation.opId);
+    // Applied before (a retry): report it; its ledger entry is (re)written with the others.
+    if (applied && current) return { kind: 'decided', item: { index: operation.index, outcome: 'APPLIED', position: current, movement: this.movementOf(ctx, operation, applied), flags: applied.flags, error: null } };
+
+    const decision = operation.decide(current);
+    if (decision.kind === 'rejected') return { kind: 'decided', item: { index: operation.index, outcome: 'REJECTED', position: current, movement: null, flags: [], error: decision.error } };
+    if (decision.kind === 'unchanged') return { kind: 'decided', item: { index: operation.index, outcome: 'UNCHANGED', position: current, movement: null, flags: decision.flags, error: null } };
+
+    const at = new Date();
+    const op: AppliedOp = { id: operation.opId, delta: decision.onHand - (current?.onHand ?? 0), onHandBefore: current?.onHand ?? 0, onHandAfter: decision.onHand, flags: decision.flags, at, ...(operation.kind ? { kind: operation.kind } : {}) };
+    const entry = outboxEntry(originOf(ctx, { idempotencyKey: operation.idempotencyKey, reason: operation.reason, referenceDocument: operation.referenceDocument }), at, {
+      delta: { onHand: decision.onHand - (current?.onHand ?? 0), reserved: (decision.reserved ?? current?.reserved ?? 0) - (current?.reserved ?? 0), safetyStock: decision.safetyStock - (current?.safetyStock ?? 0) },
+      data: { flags: op.flags },
+    });
+    const change: PositionChange = { entry, onHand: decision.onHand, safetyStock: decision.safetyStock, ...(decision.reserved === undefined ? {} : { reserved: decision.reserved }), ...(decision.removeHold === undefined ? {} : { removeHold: decision.removeHold }), ...(operation.kind === 'SET' ? { lastSetAt: at } : {}), op, at };
+    return { kind: 'write', key: positionKey(operation.skuCode, operation.locationCode), operation, current, decision, change };
+  }
+
+  /** The outcome of a write that went through: the position as it now is, and the movement to record. */
+  private writtenItem(ctx: RequestContext, { key, operation, current, decision, change }: PreparedWrite): WrittenItem {
+    const { op, at } = change;
+    const position: InventoryPositionRecord = current
+      ? { ...current, onHand: decision.onHand, safetyStock: decision.safetyStock, reserved: decision.reserved ?? current.reserved, holds: current.holds.filter((hold) => hold.reservationId !== decision.removeHold), version: current.version + 1, updatedAt: at, recentOps: [...current.recentOps, op] }
+      : { key, skuCode: operation.skuCode, locationCode: operation.locationCode, onHand: decision.onHand, reserved: 0, safetyStock: decision.safetyStock, lastResetAsOf: null, recentOps: [op], holds: [], version: 1, createdAt: at, updatedAt: at };
+    return { index: operation.index, outcome: 'APPLIED', position, movement: this.movementOf(ctx, operation, op), flags: op.flags, error: null };
+  }
+
+  private async withLedger(item: WrittenItem, ledger: 'now' | 'deferred'): Promise<WrittenItem> {
+    if (ledger === 'now' && item.movement) await this.movements.insertIfAbsent(item.movement);
+    return item;
   }
 
   /** Writes the movements of deferred items (those not written yet; existing ones are left as they are). */

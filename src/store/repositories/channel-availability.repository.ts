@@ -26,6 +26,7 @@ export class ChannelAvailabilityRepository {
   /**
    * Records a new value with its event: an insert at version 1 when `expectedVersion` is null, else a
    * compare-and-set. False when someone else wrote first (the caller re-reads and derives again).
+   * {@link updateMany} sends many compare-and-sets at once.
    */
   async write(record: Omit<ChannelAvailabilityRecord, 'version'>, expectedVersion: number | null, entry: OutboxEntryValue): Promise<boolean> {
     const fields = { channelCode: record.channelCode, skuCode: record.skuCode, availableToSell: record.availableToSell, updatedAt: record.updatedAt };
@@ -42,5 +43,27 @@ export class ChannelAvailabilityRepository {
     }
     this.signal.notify(this.model.collection.collectionName, record.key);
     return true;
+  }
+
+  /**
+   * Compare-and-sets of existing values, each single-document, in one round trip. True when every one matched;
+   * false when some lost a race: bulk results do not say which, so the caller re-reads them all (those that
+   * were written then compare equal and write nothing).
+   */
+  async updateMany(writes: readonly { readonly record: Omit<ChannelAvailabilityRecord, 'version'>; readonly expectedVersion: number; readonly entry: OutboxEntryValue }[]): Promise<boolean> {
+    if (writes.length === 0) return true;
+    const operations = writes.map(({ record, expectedVersion, entry }) => ({
+      updateOne: {
+        filter: { _id: record.key, version: expectedVersion },
+        update: withOutbox({ $set: { channelCode: record.channelCode, skuCode: record.skuCode, availableToSell: record.availableToSell, updatedAt: record.updatedAt }, $inc: { version: 1 } }, [entry]),
+      },
+    }));
+    try {
+      // The driver's collection, as the position writes: the update is built here from typed values.
+      const result = await this.model.collection.bulkWrite(operations as never, { ordered: false });
+      return result.matchedCount === writes.length;
+    } finally {
+      for (const { record } of writes) this.signal.notify(this.model.collection.collectionName, record.key);
+    }
   }
 }

@@ -142,10 +142,20 @@ export class InventoryPositionRepository {
    * single-document update: the quantities and "this operation was applied" cannot separate.
    */
   async applyIfVersion(key: string, expectedVersion: number, change: PositionChange): Promise<boolean> {
-    const result = await this.model
-      .updateOne(
-        { _id: key, version: expectedVersion },
-        withOutbox(
+    return this.applyIfVersions([{ key, expectedVersion, change }]);
+  }
+
+  /**
+   * {@link applyIfVersion} for several positions in one round trip, each write its own single-document
+   * compare-and-set. True when every write matched; false when some lost a race: bulk results do not say which,
+   * so the caller re-reads and finds its operation recorded in the positions it was applied to.
+   */
+  async applyIfVersions(writes: readonly { readonly key: string; readonly expectedVersion: number; readonly change: PositionChange }[]): Promise<boolean> {
+    if (writes.length === 0) return true;
+    const operations = writes.map(({ key, expectedVersion, change }) => ({
+      updateOne: {
+        filter: { _id: key, version: expectedVersion },
+        update: withOutbox(
           {
             $set: { onHand: change.onHand, safetyStock: change.safetyStock, ...(change.reserved === undefined ? {} : { reserved: change.reserved }), ...(change.lastSetAt ? { lastSetAt: change.lastSetAt } : {}), updatedAt: change.at },
             $inc: { version: 1 },
@@ -154,11 +164,18 @@ export class InventoryPositionRepository {
           },
           [change.entry],
         ),
-      )
-      .exec();
-    if (result.matchedCount !== 1) return false;
-    this.notify(key);
-    return true;
+      },
+    }));
+    try {
+      // The driver's collection directly, as applyResetWrites: the update is built here from typed values, so
+      // mongoose's query building and casting (mongoose was 16% of the gateway's CPU on single adjustments) buy
+      // nothing; and a request's positions go in one command instead of one each.
+      const result = await this.model.collection.bulkWrite(operations as never, { ordered: false });
+      return result.matchedCount === writes.length;
+    } finally {
+      // Signal them all, matched or not (a signal for an unchanged position is harmless).
+      for (const write of writes) this.notify(write.key);
+    }
   }
 
   /**

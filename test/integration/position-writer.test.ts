@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openApp, type App } from '../../src/app/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import { decideAdjustment } from '../../src/domain/inventory/inventory-decisions.js';
+import { positionKey, type InventoryPositionRecord } from '../../src/domain/inventory/inventory.types.js';
+import { PositionWriter, type PositionOperation } from '../../src/domain/inventory/position-writer.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { uniqueDbName } from '../utils/test-store.js';
+
+let app: App;
+let writer: PositionWriter;
+const SKUS = ['W-1', 'W-2', 'W-3'];
+
+const sale = (sku: string, opId: string, delta = -1): PositionOperation => {
+  const ids = { skuCode: sku, locationCode: 'L-1' };
+  return { index: SKUS.indexOf(sku), opId, ...ids, reason: 'SALE', referenceDocument: null, idempotencyKey: opId, decide: (current) => decideAdjustment(current, delta, 'REJECT', ids) };
+};
+const read = async (): Promise<InventoryPositionRecord[]> => (await app.store.repositories.inventoryPositions.findByKeys(SKUS.map((sku) => positionKey(sku, 'L-1')))).sort((a, b) => a.skuCode.localeCompare(b.skuCode));
+
+beforeAll(async () => {
+  const config = loadConfig({ NODE_ENV: 'test', MONGODB_URI: inject('mongoUri'), MONGODB_DB: uniqueDbName('position_writer'), LOG_LEVEL: 'silent' });
+  app = await openApp(config, createLogger('silent'), {});
+  const ctx = app.systemContext();
+  await app.services.locations.upsert(ctx, [{ code: 'L-1', name: 'L-1', kind: 'STORE', region: 'EU', timezone: 'UTC' }], null);
+  await app.services.products.upsert(ctx, [{ code: 'P', title: 'P' }], null);
+  await app.services.skus.upsert(ctx, SKUS.map((code) => ({ code, productCode: 'P', title: code })), null);
+  await app.services.inventory.adjust(ctx, SKUS.map((sku) => ({ sku, location: 'L-1', delta: 10, reason: 'RECEIPT' })), 'stock');
+  writer = new PositionWriter(app.store.repositories.inventoryPositions, app.store.repositories.inventoryMovements);
+});
+
+afterAll(() => app?.close());
+
+describe('writing a batch of positions in one round trip', () => {
+  it('applies each operation once when some compare-and-sets lose a race: the written ones find themselves recorded, the others decide again', async () => {
+    const ctx = app.systemContext();
+    const before = await read();
+    // Another writer changes W-2 after the batch read it: its compare-and-set fails, the others go through.
+    await writer.apply(ctx, sale('W-2', 'elsewhere'), before[1]!);
+
+    const items = await writer.applyMany(ctx, SKUS.map((sku, index) => ({ operation: sale(sku, `batch:${index}`), current: before[index]! })));
+
+    expect(items.map((item) => [item.outcome, item.movement?.onHandBefore, item.movement?.onHandAfter])).toEqual([
+      ['APPLIED', 10, 9],
+      ['APPLIED', 9, 8], // decided again on the value the other writer left
+      ['APPLIED', 10, 9],
+    ]);
+    const after = await read();
+    expect(after.map((position) => position.onHand)).toEqual([9, 8, 9]);
+    expect(after.map((position) => position.recentOps.filter((op) => op.id.startsWith('batch:')).length)).toEqual([1, 1, 1]);
+
+    // The same batch again (a retry) changes nothing and reports the same applied items.
+    const again = await writer.applyMany(ctx, SKUS.map((sku, index) => ({ operation: sale(sku, `batch:${index}`), current: after[index]! })));
+    expect(again.map((item) => [item.outcome, item.movement?.onHandBefore, item.movement?.onHandAfter])).toEqual(items.map((item) => [item.outcome, item.movement?.onHandBefore, item.movement?.onHandAfter]));
+    expect((await read()).map((position) => position.version)).toEqual(after.map((position) => position.version));
+  });
+
+  it('reports rejected and unchanged items without writing them, and writes the rest', async () => {
+    const ctx = app.systemContext();
+    const before = await read();
+    const items = await writer.applyMany(ctx, [
+      { operation: sale('W-1', 'mixed:0', -1_000), current: before[0]! },
+      { operation: sale('W-2', 'mixed:1', 0), current: before[1]! },
+      { operation: sale('W-3', 'mixed:2', -2), current: before[2]! },
+    ]);
+    expect(items.map((item) => item.outcome).sort()).toEqual(['APPLIED', 'REJECTED', 'UNCHANGED']);
+    expect((await read()).map((position) => position.onHand)).toEqual([before[0]!.onHand, before[1]!.onHand, before[2]!.onHand - 2]);
+  });
+});
