@@ -26,6 +26,9 @@ export function addOutboxIndex(schema: Schema): void {
   schema.index({ _id: 1, version: 1 }, { unique: true });
 }
 
+/** A projection for reads of the state: the pending entries are the relay's business (and most of a busy document's bytes). */
+export const WITHOUT_OUTBOX = { outbox: 0, outboxAt: 0 } as const;
+
 /** The fields of a newly inserted document that carries `entries`. */
 export function outboxOnInsert(entries: readonly OutboxEntryValue[]): { outbox: OutboxEntryValue[]; outboxAt: Date } | Record<string, never> {
   if (entries.length === 0) return {};

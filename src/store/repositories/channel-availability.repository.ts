@@ -2,7 +2,7 @@ import type { Connection, Model } from 'mongoose';
 import type { OutboxEntryValue } from '../../domain/changes/change-event.js';
 import type { ChannelAvailabilityRecord } from '../../domain/inventory/inventory.types.js';
 import { channelAvailabilitySchema, type ChannelAvailabilityDocument } from '../models/channel-availability.model.js';
-import { outboxOnInsert, withOutbox, type OutboxSignal } from '../outbox.js';
+import { outboxOnInsert, withOutbox, WITHOUT_OUTBOX, type OutboxSignal } from '../outbox.js';
 import { isDuplicateKeyError } from './mongo-errors.js';
 
 type StoredAvailability = ChannelAvailabilityDocument & { _id: string };
@@ -19,7 +19,7 @@ export class ChannelAvailabilityRepository {
 
   async findByKeys(keys: readonly string[]): Promise<ChannelAvailabilityRecord[]> {
     if (keys.length === 0) return [];
-    const documents = await this.model.find({ _id: { $in: [...keys] } }, { outbox: 0 }).lean<StoredAvailability[]>().exec();
+    const documents = await this.model.find({ _id: { $in: [...keys] } }, WITHOUT_OUTBOX).lean<StoredAvailability[]>().exec();
     return documents.map((document) => ({ key: document._id, channelCode: document.channelCode, skuCode: document.skuCode, availableToSell: document.availableToSell, version: document.version, updatedAt: document.updatedAt }));
   }
 

@@ -3,7 +3,7 @@ import { pageOf, type Page, type PageRequest } from '../../domain/common/paginat
 import type { AppliedOp, AppliedOpKind, InventoryFlag, InventoryPositionRecord, PositionQuantitiesRecord } from '../../domain/inventory/inventory.types.js';
 import { inventoryPositionSchema, type InventoryPositionDocument } from '../models/inventory-position.model.js';
 import type { OutboxEntryValue } from '../../domain/changes/change-event.js';
-import { outboxOnInsert, withOutbox, type OutboxSignal } from '../outbox.js';
+import { outboxOnInsert, withOutbox, WITHOUT_OUTBOX, type OutboxSignal } from '../outbox.js';
 import { isDuplicateKeyError } from './mongo-errors.js';
 
 type StoredPosition = InventoryPositionDocument & { _id: string };
@@ -15,8 +15,6 @@ type StoredPosition = InventoryPositionDocument & { _id: string };
  */
 export const RECENT_OPS_KEPT = 100;
 
-/** The relay's pending entries are its business; reads of the state leave them out. */
-const WITHOUT_OUTBOX = { outbox: 0, outboxAt: 0 } as const;
 const QUANTITIES = { skuCode: 1, locationCode: 1, onHand: 1, reserved: 1, safetyStock: 1 } as const;
 
 function toRecord({ _id, ...document }: StoredPosition): InventoryPositionRecord {

@@ -1,5 +1,5 @@
 import { outboxEntry, type ChangeOriginValue } from '../../domain/changes/change-event.js';
-import { withOutbox, type OutboxSignal } from '../outbox.js';
+import { withOutbox, WITHOUT_OUTBOX, type OutboxSignal } from '../outbox.js';
 import type { Connection, Model } from 'mongoose';
 import type { ReservationAllocation, ReservationRecord, ReservationState } from '../../domain/inventory/reservation.types.js';
 import { reservationSchema, type ReservationDocument } from '../models/reservation.model.js';
@@ -39,7 +39,7 @@ export class ReservationRepository {
   }
 
   async findById(id: string): Promise<ReservationRecord | null> {
-    const document = await this.model.findById(id, { outbox: 0, outboxAt: 0 }).lean<StoredReservation>().exec();
+    const document = await this.model.findById(id, WITHOUT_OUTBOX).lean<StoredReservation>().exec();
     return document ? toRecord(document) : null;
   }
 
