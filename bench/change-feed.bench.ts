@@ -332,7 +332,7 @@ interface ChangeFeedReport {
 
 function spread(values: readonly number[]): Spread {
   const summary = summarize(values);
-  return { samples: summary.samples, p50: summary.p50, p99: summary.p99, max: Math.max(...values), mean: summary.mean };
+  return { samples: summary.samples, p50: summary.p50, p99: summary.p99, max: values.reduce((max, value) => Math.max(max, value), -Infinity), mean: summary.mean };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1289,7 +1289,8 @@ async function replicaPass(bench: Bench, name: string, rate: number, positions: 
   let lastProgress = Date.now();
   while (records.length / 3 < applied && Date.now() < deadline) {
     await sleep(250);
-    records.push(...(await agent.request<number[]>({ cmd: 'collect', group: 'replica' }, 10_000)));
+    // A loop, not push(...batch): a long pass collects hundreds of thousands of numbers at once (stack overflow).
+    for (const value of await agent.request<number[]>({ cmd: 'collect', group: 'replica' }, 10_000)) records.push(value);
     if (Date.now() - lastProgress > 10_000) {
       lastProgress = Date.now();
       progress(`cross-replica, ${name}: ${records.length / 3} of ${applied} events on B so far; waiting for the relay's backlog`);
@@ -1300,7 +1301,7 @@ async function replicaPass(bench: Bench, name: string, rate: number, positions: 
   const commandsAfter = await Promise.all([storeCommandCounts(a.url), storeCommandCounts(b.url)]);
   const relayCollisions = (await relayCollisionCount(bench)) - collisionsBefore;
   await sleep(1_000); // anything extra (a duplicate) would arrive now
-  records.push(...(await agent.request<number[]>({ cmd: 'collect', group: 'replica' }, 10_000)));
+  for (const value of await agent.request<number[]>({ cmd: 'collect', group: 'replica' }, 10_000)) records.push(value);
   const reconnects = (await agent.request<GroupStatus>({ cmd: 'status', group: 'replica' }, 10_000)).reconnects - reconnectsBefore;
 
   const latencies: number[] = [];

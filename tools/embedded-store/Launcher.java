@@ -99,7 +99,10 @@ public final class Launcher {
             default -> throw new IllegalStateException("unreachable backend " + options.backend());
         };
         MongoServer server = new MongoServer(backend.version(DECLARED_VERSION));
-        server.enableOplog();
+        // No enableOplog(): the gateway uses no change streams (events go through outboxes and the change log),
+        // and the server's oplog is a collection that keeps a copy of every write and is never trimmed (no capped
+        // collections here). At 1,000 adjusted items/s it more than doubled the heap's growth (~25 → ~11 MB/s)
+        // and took ~10% of the server's CPU; the collector's pauses grew with the heap (BENCHMARKS.md, change feed).
         // bind() shuts the server (and so the backend) down itself when it throws.
         server.bind(HOST, options.port());
         return server;
