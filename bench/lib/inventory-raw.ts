@@ -24,7 +24,8 @@ export interface RawDesign {
   /**
    * 'findAndModify': the conditional `$inc` above, before-value from the write. 'readCas': read the positions
    * first (one `$in`), decide in code, then compare-and-set on `{ _id, version }` pushing the operation with its
-   * before/after, re-reading on a lost race: the gateway's way (PositionWriter).
+   * before/after — a request's writes in one unordered bulkWrite when its positions are distinct — re-reading on
+   * a lost race: the gateway's way (PositionWriter).
    */
   readonly positionWrite: 'findAndModify' | 'readCas';
   /** 'insert': insertOne, or one insertMany per request. 'upsert': one upsert with `$setOnInsert` per item, as the gateway. */
@@ -257,29 +258,57 @@ export class RawInventory {
     );
   }
 
-  /** The gateway's position writes: one read of every position, then a compare-and-set per item on the version. */
+  /**
+   * The gateway's position writes: one read of every position, then a compare-and-set per item on the version,
+   * all of a request's in one unordered bulkWrite when its items are on distinct positions (as the gateway). A
+   * race lost in the bulk write re-reads and goes one by one; an item that did get written is found in its
+   * position's operations.
+   */
   private async readAndCasAll(requestKey: string, items: readonly AdjustmentItem[], afterWrite: AfterWrite): Promise<(Written | null)[]> {
-    const loaded = new Map((await this.positions.find({ _id: { $in: [...new Set(items.map((item) => positionKeyOf(item.sku, item.location)))] } }).toArray()).map((doc) => [doc._id, doc]));
+    const keys = items.map((item) => positionKeyOf(item.sku, item.location));
+    const loaded = new Map((await this.positions.find({ _id: { $in: [...new Set(keys)] } }).toArray()).map((doc) => [doc._id, doc]));
+    const attempted = new Set<string>();
+    if (new Set(keys).size === items.length) {
+      const planned = items.map((item, index) => planCas(loaded.get(keys[index]!) ?? null, item, opIdOf(requestKey, index)));
+      const writes = planned.filter((plan): plan is CasPlan => plan !== null);
+      for (const plan of writes) attempted.add(plan.op.id);
+      const result = writes.length === 0 ? null : await this.positions.bulkWrite(writes.map((plan) => ({ updateOne: { filter: plan.filter, update: plan.update } })), { ordered: false });
+      if (!result || result.matchedCount === writes.length) {
+        const written: (Written | null)[] = [];
+        for (const [index, plan] of planned.entries()) {
+          if (!plan) {
+            written.push(null);
+            continue;
+          }
+          const entry = { position: plan.after, movement: movementDoc(plan.op.id, items[index]!, requestKey, plan.op.onHandBefore!, plan.op.at) };
+          await afterWrite?.(entry);
+          written.push(entry);
+        }
+        return written;
+      }
+      for (const doc of await this.positions.find({ _id: { $in: keys } }).toArray()) loaded.set(doc._id, doc);
+    }
     return pMap(
       items,
       async (item, index): Promise<Written | null> => {
-        const key = positionKeyOf(item.sku, item.location);
+        const key = keys[index]!;
         const opId = opIdOf(requestKey, index);
         let current = loaded.get(key) ?? null;
         for (let attempt = 0; attempt <= MAX_RACE_RETRIES && current; attempt++) {
-          if (current.recentOps.some((op) => op.id === opId)) return null; // applied before: the bench never repeats one
-          const onHandAfter = current.onHand + item.delta;
-          if (item.delta < 0 && onHandAfter < 0) return null; // the REJECT policy
-          const at = new Date();
-          const op = { id: opId, delta: item.delta, onHandBefore: current.onHand, onHandAfter, flags: [], at };
-          const result = await this.positions.updateOne(
-            { _id: key, version: current.version },
-            { $set: { onHand: onHandAfter, safetyStock: current.safetyStock, updatedAt: at }, $inc: { version: 1 }, $push: { recentOps: { $each: [op], $slice: -RECENT_OPS_KEPT } } },
-          );
+          const recorded = current.recentOps.find((op) => op.id === opId);
+          if (recorded) {
+            if (!attempted.has(opId)) return null; // applied by an earlier request (the bench's idempotency check)
+            // Written by the bulk attempt above.
+            const entry = { position: current, movement: movementDoc(opId, item, requestKey, recorded.onHandBefore!, recorded.at) };
+            await afterWrite?.(entry);
+            return entry;
+          }
+          const plan = planCas(current, item, opId);
+          if (!plan) return null;
+          const result = await this.positions.updateOne(plan.filter, plan.update);
           if (result.matchedCount === 1) {
-            const position = { ...current, onHand: onHandAfter, version: current.version + 1, updatedAt: at, recentOps: [...current.recentOps, op] };
-            loaded.set(key, position);
-            const written = { position, movement: movementDoc(opId, item, requestKey, current.onHand, at) };
+            loaded.set(key, plan.after);
+            const written = { position: plan.after, movement: movementDoc(opId, item, requestKey, current.onHand, plan.op.at) };
             await afterWrite?.(written);
             return written;
           }
@@ -320,6 +349,29 @@ interface Written {
 }
 
 type AfterWrite = ((written: Written) => Promise<unknown>) | null;
+
+/** One compare-and-set on a position's version, and the position as it is once it went through. */
+interface CasPlan {
+  readonly filter: mongo.Filter<RawPositionDoc>;
+  readonly update: mongo.UpdateFilter<RawPositionDoc>;
+  readonly op: RawOp;
+  readonly after: RawPositionDoc;
+}
+
+/** The write for one item on `current`; null when there is nothing to write (no position, applied before, or the REJECT policy). */
+function planCas(current: RawPositionDoc | null, item: AdjustmentItem, opId: string): CasPlan | null {
+  if (!current || current.recentOps.some((op) => op.id === opId)) return null; // applied before
+  const onHandAfter = current.onHand + item.delta;
+  if (item.delta < 0 && onHandAfter < 0) return null; // the REJECT policy
+  const at = new Date();
+  const op: RawOp = { id: opId, delta: item.delta, onHandBefore: current.onHand, onHandAfter, flags: [], at };
+  return {
+    filter: { _id: current._id, version: current.version },
+    update: { $set: { onHand: onHandAfter, safetyStock: current.safetyStock, updatedAt: at }, $inc: { version: 1 }, $push: { recentOps: { $each: [op], $slice: -RECENT_OPS_KEPT } } },
+    op,
+    after: { ...current, onHand: onHandAfter, version: current.version + 1, updatedAt: at, recentOps: [...current.recentOps, op] },
+  };
+}
 
 const opIdOf = (requestKey: string, index: number): string => `${RAW_WRITER.apiKeyId}:${requestKey}:${index}`;
 
