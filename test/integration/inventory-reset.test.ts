@@ -267,7 +267,7 @@ describe('a reset through the service', () => {
     const id = jobIdOf(sha256, { asOf, policy: 'REJECT_FILE', absent: 'LEAVE' });
     const stores = { jobs: app.store.repositories.inventoryResetJobs, positions: dying, movements: app.store.repositories.inventoryMovements, skus: app.store.repositories.skus, locations: app.store.repositories.locations };
     const now = new Date();
-    await stores.jobs.insertIfAbsent({ id, state: 'QUEUED', phase: null, path, fileSha256: sha256, fileBytes: 1, asOf, policy: 'REJECT_FILE', absent: 'LEAVE', rowsTotal: null, rowsValidated: 0, rowsProcessed: 0, rowsApplied: 0, rowsUnchanged: 0, rowsSkipped: 0, rowsStale: 0, positionsZeroed: 0, errorCount: 0, staleCount: 0, requestedBy: { keyId: 'system', name: 'system' }, errors: [], stalePositions: [], attempts: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now });
+    await stores.jobs.insertIfAbsent({ id, state: 'QUEUED', phase: null, path, fileSha256: sha256, fileBytes: 1, asOf, policy: 'REJECT_FILE', absent: 'LEAVE', rowsTotal: null, rowsValidated: 0, rowsProcessed: 0, rowsApplied: 0, rowsUnchanged: 0, rowsSkipped: 0, rowsStale: 0, positionsZeroed: 0, errorCount: 0, staleCount: 0, requestedBy: { keyId: 'system', name: 'system' }, errors: [], stalePositions: [], attempts: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now }, { token: 'first-runner', until: new Date(now.getTime() + 200) });
     const claimed = (await stores.jobs.claim(id, 'first-runner', path, now, new Date(now.getTime() + 200)))!;
     await expect(new InventoryResetRun(stores, claimed, 'first-runner', path, { chunkRows: 4, leaseMs: 200, logger: app.logger }).run()).rejects.toThrow('runner died');
     expect(await stores.jobs.findById(id)).toMatchObject({ state: 'RUNNING', rowsProcessed: 8, rowsApplied: 8 });
@@ -282,5 +282,18 @@ describe('a reset through the service', () => {
       const ledger = await app.services.inventory.listMovements(ctx, sku, 'L-2', asOf, 50, null);
       expect(ledger.items.filter((movement) => movement.reason === 'RESET')).toHaveLength(1);
     }
+  });
+
+  it('is held by the replica that creates it: no other replica sweeping for abandoned jobs takes it first', async () => {
+    const jobs = app.store.repositories.inventoryResetJobs;
+    const now = new Date();
+    const until = new Date(now.getTime() + 60_000);
+    const id = 'irj_created_and_held';
+    const job = { id, state: 'QUEUED', phase: null, path: 'held.csv', fileSha256: 'x', fileBytes: 1, asOf: now, policy: 'REJECT_FILE', absent: 'LEAVE', rowsTotal: null, rowsValidated: 0, rowsProcessed: 0, rowsApplied: 0, rowsUnchanged: 0, rowsSkipped: 0, rowsStale: 0, positionsZeroed: 0, errorCount: 0, staleCount: 0, requestedBy: { keyId: 'system', name: 'system' }, errors: [], stalePositions: [], attempts: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now } as const;
+    expect(await jobs.insertIfAbsent(job, { token: 'creator', until })).toBe(true);
+
+    expect((await jobs.findAbandoned(new Date(), 100)).map((found) => found.id)).not.toContain(id);
+    expect(await jobs.claim(id, 'sweeper', 'held.csv', new Date(), until)).toBeNull();
+    expect(await jobs.claim(id, 'creator', 'held.csv', new Date(), until)).toMatchObject({ id, state: 'RUNNING', attempts: 1 });
   });
 });

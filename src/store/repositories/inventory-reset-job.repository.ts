@@ -97,10 +97,12 @@ export class InventoryResetJobRepository {
   }
 
   /** Creates the job unless it exists; false when it does (the same file and options were imported before). */
-  async insertIfAbsent(job: InventoryResetJobRecord): Promise<boolean> {
+  async insertIfAbsent(job: InventoryResetJobRecord, heldBy: { readonly token: string; readonly until: Date }): Promise<boolean> {
     const { id, errors, stalePositions, ...rest } = job;
     try {
-      await this.model.create({ _id: id, ...rest, rowErrors: [...errors], stalePositions: [...stalePositions], lease: null });
+      // Created under its creator's lease, which its claim then takes: with no lease, another replica's sweep for
+      // abandoned jobs could take a job its creator was about to claim.
+      await this.model.create({ _id: id, ...rest, rowErrors: [...errors], stalePositions: [...stalePositions], lease: { token: heldBy.token, until: heldBy.until } });
       return true;
     } catch (error) {
       if (isDuplicateKeyError(error)) return false;
@@ -132,6 +134,7 @@ export class InventoryResetJobRepository {
           $or: [
             { state: { $in: ['QUEUED', 'RUNNING'] }, lease: null },
             { state: { $in: ['QUEUED', 'RUNNING'] }, 'lease.until': { $lt: now } },
+            { state: 'QUEUED', 'lease.token': token }, // created by this caller (insertIfAbsent)
             { state: 'FAILED' },
           ],
         },

@@ -133,6 +133,8 @@ export class InventoryResetService {
     const { sha256, bytes } = await hashFile(absolute);
     const id = jobIdOf(sha256, options);
     const now = new Date();
+    const token = randomUUID();
+    const leaseUntil = new Date(now.getTime() + this.options.leaseMs);
     const created = await this.stores.jobs.insertIfAbsent({
       id,
       state: 'QUEUED',
@@ -150,9 +152,8 @@ export class InventoryResetService {
       startedAt: null,
       finishedAt: null,
       updatedAt: now,
-    });
-    const token = randomUUID();
-    const claimed = await this.stores.jobs.claim(id, token, storedPath, now, new Date(now.getTime() + this.options.leaseMs));
+    }, { token, until: leaseUntil });
+    const claimed = await this.stores.jobs.claim(id, token, storedPath, now, leaseUntil);
     if (!claimed) {
       const existing = (await this.stores.jobs.findById(id))!;
       ctx.logger.info({ resetJob: id, state: existing.state }, created ? 'inventory reset job created; another process runs it' : 'inventory reset job exists already');
