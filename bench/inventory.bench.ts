@@ -8,6 +8,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { mongo } from 'mongoose';
+import { encodeAppliedOp } from '../src/store/applied-op-codec.js';
 import { runBenchProgram } from './lib/bench-main.js';
 import { machineEnvironment, openBenchRun, progress } from './lib/bench-store.js';
 import type { Cleanup } from './lib/cleanup.js';
@@ -164,13 +165,14 @@ async function runBench(options: InventoryBenchOptions, cleanup: Cleanup): Promi
  * holds 1. Both sides get 99 more (ids that no request uses), in each side's own shape, before timing.
  */
 async function agePositions(targets: readonly { readonly collection: mongo.Collection; readonly withQuantities: boolean }[]): Promise<void> {
-  type WithOps = { recentOps: object[] };
+  type WithOps = { recentOps: (object | string)[] };
   progress(`ageing every position to ${RECENT_OPS_KEPT} remembered operations`);
   const at = new Date();
   const ids = Array.from({ length: RECENT_OPS_KEPT - 1 }, (_, i) => `bench-aged:${i}`);
-  // The floor remembers smaller operations (no before/after: see inventory-raw.ts).
+  // The floor remembers smaller operations as objects (no before/after: see inventory-raw.ts); the gateway and
+  // read + CAS store each as a string (applied-op-codec.ts).
   for (const { collection, withQuantities } of targets) {
-    const ops = ids.map((id) => (withQuantities ? { id, delta: -1, onHandBefore: 1, onHandAfter: 0, flags: [], at } : { id, delta: -1, flags: [], at }));
+    const ops = ids.map((id) => (withQuantities ? encodeAppliedOp({ id, delta: -1, onHandBefore: 1, onHandAfter: 0, flags: [], at }) : { id, delta: -1, flags: [], at }));
     await (collection as unknown as mongo.Collection<WithOps>).updateMany({}, { $push: { recentOps: { $each: ops } } });
   }
 }

@@ -3,6 +3,7 @@ import { EJSON } from 'bson';
 import { mongo } from 'mongoose';
 import pMap from 'p-map';
 import { stableStringify } from '../../src/domain/common/stable-stringify.js';
+import { decodeAppliedOp, encodeAppliedOp } from '../../src/store/applied-op-codec.js';
 
 /**
  * Stock adjustments written with the bare driver, from the bench process: the floor `adjustInventory` is
@@ -88,7 +89,8 @@ export interface RawPositionDoc {
   lastResetAsOf: Date | null;
   lastResetJobId: string | null;
   lastSetAt: Date | null;
-  recentOps: RawOp[];
+  /** The floor's operations as objects (its filter looks inside them); read + CAS stores the gateway's strings. */
+  recentOps: (RawOp | string)[];
   holds: { reservationId: string; quantity: number }[];
   version: number;
   createdAt: Date;
@@ -178,6 +180,11 @@ export class RawInventory {
     }
   }
 
+  /** An operation as this side stores it: as the gateway does (a string) for read + CAS, an object for the floor. */
+  private storedOp(op: RawOp): RawOp | string {
+    return this.design.positionWrite === 'readCas' ? encodeAppliedOp({ ...op, onHandBefore: op.onHandBefore!, onHandAfter: op.onHandAfter!, flags: [] }) : op;
+  }
+
   /** Creates each position with `onHand` as a RECEIPT, with its ledger entry: what the gateway side gets through the API. */
   async createPositions(keys: readonly { sku: string; location: string }[], onHand: number, requestId: string): Promise<void> {
     const at = new Date();
@@ -197,7 +204,7 @@ export class RawInventory {
           lastResetAsOf: null,
           lastResetJobId: null,
           lastSetAt: null,
-          recentOps: [{ id: opIds[i]!, delta: onHand, onHandBefore: 0, onHandAfter: onHand, flags: [], at }],
+          recentOps: [this.storedOp({ id: opIds[i]!, delta: onHand, onHandBefore: 0, onHandAfter: onHand, flags: [], at })],
           holds: [],
           version: 1,
           createdAt: at,
@@ -295,7 +302,7 @@ export class RawInventory {
         const opId = opIdOf(requestKey, index);
         let current = loaded.get(key) ?? null;
         for (let attempt = 0; attempt <= MAX_RACE_RETRIES && current; attempt++) {
-          const recorded = current.recentOps.find((op) => op.id === opId);
+          const recorded = findOp(current, opId);
           if (recorded) {
             if (!attempted.has(opId)) return null; // applied by an earlier request (the bench's idempotency check)
             // Written by the bulk attempt above.
@@ -350,6 +357,15 @@ interface Written {
 
 type AfterWrite = ((written: Written) => Promise<unknown>) | null;
 
+/** The recorded operation with this id, in either stored form. */
+function findOp(position: RawPositionDoc, opId: string): RawOp | null {
+  for (const stored of position.recentOps) {
+    const op: RawOp = typeof stored === 'string' ? { ...decodeAppliedOp(stored), flags: [] } : stored;
+    if (op.id === opId) return op;
+  }
+  return null;
+}
+
 /** One compare-and-set on a position's version, and the position as it is once it went through. */
 interface CasPlan {
   readonly filter: mongo.Filter<RawPositionDoc>;
@@ -360,16 +376,17 @@ interface CasPlan {
 
 /** The write for one item on `current`; null when there is nothing to write (no position, applied before, or the REJECT policy). */
 function planCas(current: RawPositionDoc | null, item: AdjustmentItem, opId: string): CasPlan | null {
-  if (!current || current.recentOps.some((op) => op.id === opId)) return null; // applied before
+  if (!current || findOp(current, opId)) return null; // applied before
   const onHandAfter = current.onHand + item.delta;
   if (item.delta < 0 && onHandAfter < 0) return null; // the REJECT policy
   const at = new Date();
   const op: RawOp = { id: opId, delta: item.delta, onHandBefore: current.onHand, onHandAfter, flags: [], at };
+  const stored = encodeAppliedOp({ ...op, onHandBefore: current.onHand, onHandAfter, flags: [] }); // as the gateway stores it
   return {
     filter: { _id: current._id, version: current.version },
-    update: { $set: { onHand: onHandAfter, safetyStock: current.safetyStock, updatedAt: at }, $inc: { version: 1 }, $push: { recentOps: { $each: [op], $slice: -RECENT_OPS_KEPT } } },
+    update: { $set: { onHand: onHandAfter, safetyStock: current.safetyStock, updatedAt: at }, $inc: { version: 1 }, $push: { recentOps: { $each: [stored], $slice: -RECENT_OPS_KEPT } } },
     op,
-    after: { ...current, onHand: onHandAfter, version: current.version + 1, updatedAt: at, recentOps: [...current.recentOps, op] },
+    after: { ...current, onHand: onHandAfter, version: current.version + 1, updatedAt: at, recentOps: [...current.recentOps, stored] },
   };
 }
 

@@ -65,4 +65,15 @@ describe('writing a batch of positions in one round trip', () => {
     expect(items.map((item) => item.outcome).sort()).toEqual(['APPLIED', 'REJECTED', 'UNCHANGED']);
     expect((await read()).map((position) => position.onHand)).toEqual([before[0]!.onHand, before[1]!.onHand, before[2]!.onHand - 2]);
   });
+
+  it('recognises operations recorded in the older sub-document form', async () => {
+    const ctx = app.systemContext();
+    const [position] = await read();
+    const at = new Date();
+    await app.store.connection.collection('inventory_positions').updateOne({ _id: position!.key } as never, { $push: { recentOps: { id: 'legacy:0', delta: -3, onHandBefore: 12, onHandAfter: 9, flags: [], at } } } as never);
+
+    const [retried] = await writer.applyMany(ctx, [{ operation: sale('W-1', 'legacy:0', -3), current: (await read())[0]! }]);
+    expect(retried).toMatchObject({ outcome: 'APPLIED', movement: { onHandBefore: 12, onHandAfter: 9 } });
+    expect((await read())[0]!.onHand).toBe(position!.onHand);
+  });
 });

@@ -1,21 +1,6 @@
 import { Schema, type InferSchemaType } from 'mongoose';
-import { APPLIED_OP_KINDS, INVENTORY_FLAGS } from '../../domain/inventory/inventory.types.js';
 import { addOutboxIndex, outboxFields } from '../outbox.js';
 import { MODEL_OPTIONS, versionedFields } from './shared-fields.js';
-
-const appliedOpSchema = new Schema(
-  {
-    id: { type: String, required: true },
-    delta: { type: Number, required: true },
-    onHandBefore: { type: Number, required: true },
-    onHandAfter: { type: Number, required: true },
-    flags: { type: [{ type: String, enum: INVENTORY_FLAGS }], default: [] },
-    at: { type: Date, required: true },
-    /** Absent for a delta; SET or RESET for absolute values (the daily reset re-applies deltas only). */
-    kind: { type: String, enum: APPLIED_OP_KINDS, required: false },
-  },
-  { _id: false },
-);
 
 export const inventoryPositionSchema = new Schema(
   {
@@ -31,7 +16,13 @@ export const inventoryPositionSchema = new Schema(
     lastResetJobId: { type: String, default: null },
     /** When setInventory last set an absolute value: an older snapshot must not overwrite it. */
     lastSetAt: { type: Date, default: null },
-    recentOps: { type: [appliedOpSchema], default: [] },
+    /**
+     * The last operations applied here (RECENT_OPS_KEPT), each one string `[id, delta, onHandBefore, onHandAfter,
+     * flags, at (epoch ms), kind?]` in JSON (applied-op-codec.ts); documents written before that hold objects
+     * with those fields, which are still read. One string per operation instead of a sub-document: every update
+     * rewrites the whole position, and a busy one holds a hundred of them.
+     */
+    recentOps: { type: [Schema.Types.Mixed], default: [] },
     /**
      * Stock held per reservation; `reserved` is their sum, changed in the same update as the array, so a hold
      * is its own proof: releasing one that is not there changes nothing, whatever crashed in between.

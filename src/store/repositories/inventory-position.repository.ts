@@ -1,9 +1,10 @@
 import type { Connection, Model } from 'mongoose';
 import { pageOf, type Page, type PageRequest } from '../../domain/common/pagination.js';
-import type { AppliedOp, AppliedOpKind, InventoryFlag, InventoryPositionRecord, PositionQuantitiesRecord } from '../../domain/inventory/inventory.types.js';
+import type { AppliedOp, InventoryPositionRecord, PositionQuantitiesRecord } from '../../domain/inventory/inventory.types.js';
 import { inventoryPositionSchema, type InventoryPositionDocument } from '../models/inventory-position.model.js';
 import type { OutboxEntryValue } from '../../domain/changes/change-event.js';
 import { outboxOnInsert, withOutbox, WITHOUT_OUTBOX, type OutboxSignal } from '../outbox.js';
+import { decodeAppliedOp, encodeAppliedOp, type StoredAppliedOp } from '../applied-op-codec.js';
 import { isDuplicateKeyError } from './mongo-errors.js';
 
 type StoredPosition = InventoryPositionDocument & { _id: string };
@@ -29,7 +30,7 @@ function toRecord({ _id, ...document }: StoredPosition): InventoryPositionRecord
     lastResetJobId: document.lastResetJobId ?? null,
     lastSetAt: document.lastSetAt ?? null,
     holds: (document.holds ?? []).map((hold) => ({ reservationId: hold.reservationId, quantity: hold.quantity })),
-    recentOps: document.recentOps.map((op) => ({ id: op.id, delta: op.delta, onHandBefore: op.onHandBefore, onHandAfter: op.onHandAfter, flags: op.flags as InventoryFlag[], at: op.at, ...(op.kind ? { kind: op.kind as AppliedOpKind } : {}) })),
+    recentOps: (document.recentOps as StoredAppliedOp[]).map(decodeAppliedOp),
     version: document.version,
     createdAt: document.createdAt,
     updatedAt: document.updatedAt,
@@ -120,7 +121,7 @@ export class InventoryPositionRepository {
         safetyStock: change.safetyStock,
         lastResetAsOf: null,
         lastSetAt: change.lastSetAt ?? null,
-        recentOps: [change.op],
+        recentOps: [encodeAppliedOp(change.op)],
         holds: [],
         version: 1,
         createdAt: change.at,
@@ -157,7 +158,7 @@ export class InventoryPositionRepository {
           {
             $set: { onHand: change.onHand, safetyStock: change.safetyStock, ...(change.reserved === undefined ? {} : { reserved: change.reserved }), ...(change.lastSetAt ? { lastSetAt: change.lastSetAt } : {}), updatedAt: change.at },
             $inc: { version: 1 },
-            $push: { recentOps: { $each: [change.op], $slice: -RECENT_OPS_KEPT } },
+            $push: { recentOps: { $each: [encodeAppliedOp(change.op)], $slice: -RECENT_OPS_KEPT } },
             ...(change.removeHold === undefined ? {} : { $pull: { holds: { reservationId: change.removeHold } } }),
           },
           [change.entry],
@@ -236,7 +237,7 @@ export class InventoryPositionRepository {
               reserved: 0,
               safetyStock: write.safetyStock,
               lastSetAt: null,
-              recentOps: write.op ? [write.op] : [],
+              recentOps: write.op ? [encodeAppliedOp(write.op)] : [],
               holds: [],
               version: 1,
               createdAt: write.at,
@@ -253,7 +254,7 @@ export class InventoryPositionRepository {
             {
               $set: { onHand: write.onHand, safetyStock: write.safetyStock, ...marks },
               $inc: { version: 1 },
-              ...(write.op ? { $push: { recentOps: { $each: [write.op], $slice: -RECENT_OPS_KEPT } } } : {}),
+              ...(write.op ? { $push: { recentOps: { $each: [encodeAppliedOp(write.op)], $slice: -RECENT_OPS_KEPT } } } : {}),
             },
             [write.entry],
           ),

@@ -1,0 +1,41 @@
+import type { AppliedOp, AppliedOpKind, InventoryFlag } from '../domain/inventory/inventory.types.js';
+
+/**
+ * How a position stores the operations applied to it: one JSON string per operation,
+ * `[id, delta, onHandBefore, onHandAfter, flags, at (epoch ms), kind?]`.
+ *
+ * Why a string and not a sub-document: a position keeps its last hundred operations, and every write rewrites
+ * the whole document. A string is one value for the store to copy and for the driver to decode instead of seven
+ * fields; on the embedded store, which copies a document's every sub-document on each update, that copy was the
+ * largest share of its CPU under load (BENCHMARKS.md). Nothing queries inside the operations: they are read with
+ * the position and searched here.
+ */
+export type StoredAppliedOp = string | LegacyAppliedOp;
+
+/** The sub-document form written before the string one; still read, never written. */
+interface LegacyAppliedOp {
+  readonly id: string;
+  readonly delta: number;
+  readonly onHandBefore: number;
+  readonly onHandAfter: number;
+  readonly flags?: readonly string[];
+  readonly at: Date;
+  readonly kind?: string | null;
+}
+
+type Encoded = [id: string, delta: number, onHandBefore: number, onHandAfter: number, flags: InventoryFlag[], at: number, kind?: AppliedOpKind];
+
+export function encodeAppliedOp(op: AppliedOp): string {
+  const encoded: Encoded = [op.id, op.delta, op.onHandBefore, op.onHandAfter, [...op.flags], op.at.getTime()];
+  if (op.kind) encoded.push(op.kind);
+  return JSON.stringify(encoded);
+}
+
+export function decodeAppliedOp(stored: StoredAppliedOp): AppliedOp {
+  if (typeof stored !== 'string') {
+    const { id, delta, onHandBefore, onHandAfter, flags, at, kind } = stored;
+    return { id, delta, onHandBefore, onHandAfter, flags: (flags ?? []) as InventoryFlag[], at, ...(kind ? { kind: kind as AppliedOpKind } : {}) };
+  }
+  const [id, delta, onHandBefore, onHandAfter, flags, at, kind] = JSON.parse(stored) as Encoded;
+  return { id, delta, onHandBefore, onHandAfter, flags, at: new Date(at), ...(kind ? { kind } : {}) };
+}

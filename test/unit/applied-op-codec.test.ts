@@ -1,0 +1,33 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { APPLIED_OP_KINDS, INVENTORY_FLAGS, type AppliedOp } from '../../src/domain/inventory/inventory.types.js';
+import { decodeAppliedOp, encodeAppliedOp } from '../../src/store/applied-op-codec.js';
+
+const appliedOp: fc.Arbitrary<AppliedOp> = fc.record(
+  {
+    id: fc.string({ unit: 'grapheme', maxLength: 80 }),
+    delta: fc.integer({ min: -1_000_000_000, max: 1_000_000_000 }),
+    onHandBefore: fc.integer({ min: -2_000_000_000, max: 2_000_000_000 }),
+    onHandAfter: fc.integer({ min: -2_000_000_000, max: 2_000_000_000 }),
+    flags: fc.uniqueArray(fc.constantFrom(...INVENTORY_FLAGS)),
+    at: fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }),
+    kind: fc.constantFrom(...APPLIED_OP_KINDS),
+  },
+  { requiredKeys: ['id', 'delta', 'onHandBefore', 'onHandAfter', 'flags', 'at'] },
+);
+
+describe('the stored form of an applied operation', () => {
+  it('decodes to what was encoded, whatever the id holds', () => {
+    fc.assert(
+      fc.property(appliedOp, (op) => {
+        expect(decodeAppliedOp(encodeAppliedOp(op))).toEqual(op);
+      }),
+    );
+  });
+
+  it('still reads the sub-document form positions were written with before', () => {
+    const at = new Date('2026-11-24T10:00:00Z');
+    expect(decodeAppliedOp({ id: 'k:1:0', delta: -2, onHandBefore: 5, onHandAfter: 3, flags: ['BELOW_RESERVED'], at, kind: null })).toEqual({ id: 'k:1:0', delta: -2, onHandBefore: 5, onHandAfter: 3, flags: ['BELOW_RESERVED'], at });
+    expect(decodeAppliedOp({ id: 'k:2:0', delta: 4, onHandBefore: 0, onHandAfter: 4, at, kind: 'SET' })).toEqual({ id: 'k:2:0', delta: 4, onHandBefore: 0, onHandAfter: 4, flags: [], at, kind: 'SET' });
+  });
+});
