@@ -54,6 +54,14 @@ beforeAll(async () => {
   await erp(upsertProducts, { input: [{ code: 'P', title: 'P' }] });
   await erp(upsertSkus, { input: ['S-1', 'S-2', 'S-3'].map((code) => ({ code, productCode: 'P', title: code })) });
   keys.storefront = await createKey(app, 'storefront-web', ['catalog:read', 'inventory:read'], ['WEB']);
+  // Creating the channels starts a walk over the catalog in the relay; one still under way when a test adjusts
+  // stock may derive that SKU's number first and name the channel change as its origin (a right number, another
+  // origin). The tests below assert origins, so they start once both walks are done.
+  const walks = app.store.connection.collection('availability_rederivations');
+  for (const deadline = Date.now() + 30_000; (await walks.countDocuments({ completedAt: { $ne: null } })) < 2; ) {
+    if (Date.now() > deadline) throw new Error('the channels\' availability walks never finished');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 });
 
 afterAll(async () => {
