@@ -127,7 +127,7 @@ export class AvailabilityDeriver implements ChangeDeriver {
     // Changed values in one round trip; first values (a SKU's first derivation in a channel) one by one.
     const [updated, inserted] = await Promise.all([
       this.availability.updateMany(updates.map(({ write }) => write)),
-      pMap(inserts, async ({ pair, record, entry }) => ((await this.availability.write(record, null, entry)) ? null : pair), { concurrency: WRITE_CONCURRENCY }),
+      pMap(inserts, async ({ pair, record, entry }) => ((await this.availability.insert(record, entry)) ? null : pair), { concurrency: WRITE_CONCURRENCY }),
     ]);
     return [...(updated ? [] : updates.map(({ pair }) => pair)), ...inserted.filter((pair) => pair !== null)];
   }

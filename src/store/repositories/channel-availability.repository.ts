@@ -24,22 +24,15 @@ export class ChannelAvailabilityRepository {
   }
 
   /**
-   * Records a new value with its event: an insert at version 1 when `expectedVersion` is null, else a
-   * compare-and-set. False when someone else wrote first (the caller re-reads and derives again).
-   * {@link updateMany} sends many compare-and-sets at once.
+   * Records a channel's first value for a SKU, with its event, at version 1. False when a concurrent derivation
+   * inserted it first (the caller re-reads and derives again); later values go through {@link updateMany}.
    */
-  async write(record: Omit<ChannelAvailabilityRecord, 'version'>, expectedVersion: number | null, entry: OutboxEntryValue): Promise<boolean> {
-    const fields = { channelCode: record.channelCode, skuCode: record.skuCode, availableToSell: record.availableToSell, updatedAt: record.updatedAt };
-    if (expectedVersion === null) {
-      try {
-        await this.model.create({ _id: record.key, ...fields, version: 1, createdAt: record.updatedAt, ...outboxOnInsert([entry]) });
-      } catch (error) {
-        if (isDuplicateKeyError(error)) return false;
-        throw error;
-      }
-    } else {
-      const result = await this.model.updateOne({ _id: record.key, version: expectedVersion }, withOutbox({ $set: fields, $inc: { version: 1 } }, [entry])).exec();
-      if (result.matchedCount !== 1) return false;
+  async insert(record: Omit<ChannelAvailabilityRecord, 'version'>, entry: OutboxEntryValue): Promise<boolean> {
+    try {
+      await this.model.create({ _id: record.key, channelCode: record.channelCode, skuCode: record.skuCode, availableToSell: record.availableToSell, updatedAt: record.updatedAt, version: 1, createdAt: record.updatedAt, ...outboxOnInsert([entry]) });
+    } catch (error) {
+      if (isDuplicateKeyError(error)) return false;
+      throw error;
     }
     this.signal.notify(this.model.collection.collectionName, record.key);
     return true;

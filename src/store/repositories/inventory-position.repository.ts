@@ -37,6 +37,11 @@ function toRecord({ _id, ...document }: StoredPosition): InventoryPositionRecord
   };
 }
 
+/** Appends an operation to the position's list, keeping the last {@link RECENT_OPS_KEPT}. */
+function pushOp(op: AppliedOp): { recentOps: { $each: string[]; $slice: number } } {
+  return { recentOps: { $each: [encodeAppliedOp(op)], $slice: -RECENT_OPS_KEPT } };
+}
+
 export interface PositionChange {
   readonly onHand: number;
   readonly safetyStock: number;
@@ -158,7 +163,7 @@ export class InventoryPositionRepository {
           {
             $set: { onHand: change.onHand, safetyStock: change.safetyStock, ...(change.reserved === undefined ? {} : { reserved: change.reserved }), ...(change.lastSetAt ? { lastSetAt: change.lastSetAt } : {}), updatedAt: change.at },
             $inc: { version: 1 },
-            $push: { recentOps: { $each: [encodeAppliedOp(change.op)], $slice: -RECENT_OPS_KEPT } },
+            $push: pushOp(change.op),
             ...(change.removeHold === undefined ? {} : { $pull: { holds: { reservationId: change.removeHold } } }),
           },
           [change.entry],
@@ -254,7 +259,7 @@ export class InventoryPositionRepository {
             {
               $set: { onHand: write.onHand, safetyStock: write.safetyStock, ...marks },
               $inc: { version: 1 },
-              ...(write.op ? { $push: { recentOps: { $each: [encodeAppliedOp(write.op)], $slice: -RECENT_OPS_KEPT } } } : {}),
+              ...(write.op ? { $push: pushOp(write.op) } : {}),
             },
             [write.entry],
           ),
