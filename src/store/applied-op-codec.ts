@@ -1,4 +1,4 @@
-import type { AppliedOp, AppliedOpKind, InventoryFlag } from '../domain/inventory/inventory.types.js';
+import type { AppliedOp, AppliedOpKind, InventoryFlag, RecentOps } from '../domain/inventory/inventory.types.js';
 
 /**
  * How a position stores the operations applied to it: one JSON string per operation,
@@ -38,4 +38,50 @@ export function decodeAppliedOp(stored: StoredAppliedOp): AppliedOp {
   }
   const [id, delta, onHandBefore, onHandAfter, flags, at, kind] = JSON.parse(stored) as Encoded;
   return { id, delta, onHandBefore, onHandAfter, flags, at: new Date(at), ...(kind ? { kind } : {}) };
+}
+
+/**
+ * A position's stored operations, decoded one at a time when asked for. Every write asks for one by id; the
+ * encoded form starts with that id, so the lookup compares prefixes and parses only the match.
+ */
+export class StoredRecentOps implements RecentOps {
+  private readonly decoded: (AppliedOp | undefined)[] = [];
+
+  constructor(
+    private readonly stored: readonly StoredAppliedOp[],
+    private readonly appended: readonly AppliedOp[] = [],
+  ) {}
+
+  get length(): number {
+    return this.stored.length + this.appended.length;
+  }
+
+  find(id: string): AppliedOp | undefined {
+    const appended = this.appended.find((op) => op.id === id);
+    if (appended) return appended;
+    // What encodeAppliedOp writes first: the array's opening bracket, then the id exactly as JSON.stringify quotes it.
+    const prefix = `[${JSON.stringify(id)},`;
+    for (let index = this.stored.length - 1; index >= 0; index--) {
+      const stored = this.stored[index]!;
+      if (typeof stored === 'string' ? stored.startsWith(prefix) : stored.id === id) return this.at(index);
+    }
+    return undefined;
+  }
+
+  oldest(): AppliedOp | undefined {
+    return this.stored.length > 0 ? this.at(0) : this.appended[0];
+  }
+
+  concat(op: AppliedOp): RecentOps {
+    return new StoredRecentOps(this.stored, [...this.appended, op]);
+  }
+
+  *[Symbol.iterator](): Iterator<AppliedOp> {
+    for (let index = 0; index < this.stored.length; index++) yield this.at(index);
+    yield* this.appended;
+  }
+
+  private at(index: number): AppliedOp {
+    return (this.decoded[index] ??= decodeAppliedOp(this.stored[index]!));
+  }
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { APPLIED_OP_KINDS, INVENTORY_FLAGS, type AppliedOp } from '../../src/domain/inventory/inventory.types.js';
-import { decodeAppliedOp, encodeAppliedOp } from '../../src/store/applied-op-codec.js';
+import { decodeAppliedOp, encodeAppliedOp, StoredRecentOps } from '../../src/store/applied-op-codec.js';
 
 const appliedOp: fc.Arbitrary<AppliedOp> = fc.record(
   {
@@ -29,5 +29,32 @@ describe('the stored form of an applied operation', () => {
     const at = new Date('2026-11-24T10:00:00Z');
     expect(decodeAppliedOp({ id: 'k:1:0', delta: -2, onHandBefore: 5, onHandAfter: 3, flags: ['BELOW_RESERVED'], at, kind: null })).toEqual({ id: 'k:1:0', delta: -2, onHandBefore: 5, onHandAfter: 3, flags: ['BELOW_RESERVED'], at });
     expect(decodeAppliedOp({ id: 'k:2:0', delta: 4, onHandBefore: 0, onHandAfter: 4, at, kind: 'SET' })).toEqual({ id: 'k:2:0', delta: 4, onHandBefore: 0, onHandAfter: 4, flags: [], at, kind: 'SET' });
+  });
+});
+
+describe("a position's stored operations, decoded when asked for", () => {
+  // Ids that are prefixes of one another, or hold quotes and escapes, must not match each other's entries.
+  const id = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 12 }), fc.constantFrom('a', 'a"', 'a\\', 'a,', '["a"', 'k:1', 'k:1:0', 'k:10'));
+  const ops = fc.uniqueArray(fc.tuple(appliedOp, id).map(([op, opId]) => ({ ...op, id: opId })), { selector: (op) => op.id, maxLength: 30 });
+  const stored = (list: readonly AppliedOp[], legacy: readonly boolean[]) =>
+    list.map((op, index) => (legacy[index % Math.max(legacy.length, 1)] ? { ...op, flags: [...op.flags], kind: op.kind ?? null } : encodeAppliedOp(op)));
+
+  it('finds by id, iterates and appends as the decoded list would', () => {
+    fc.assert(
+      fc.property(ops, fc.array(fc.boolean(), { maxLength: 5 }), id, appliedOp, (list, legacy, probe, extra) => {
+        const recent = new StoredRecentOps(stored(list, legacy));
+        expect(recent.length).toBe(list.length);
+        expect([...recent]).toEqual(list);
+        expect(recent.oldest()).toEqual(list[0]);
+        for (const op of list) expect(recent.find(op.id)).toEqual(op);
+        expect(recent.find(probe)).toEqual(list.find((op) => op.id === probe));
+        const next = list.some((op) => op.id === extra.id) ? null : recent.concat(extra);
+        if (next) {
+          expect([...next]).toEqual([...list, extra]);
+          expect(next.find(extra.id)).toEqual(extra);
+          expect(next.length).toBe(list.length + 1);
+        }
+      }),
+    );
   });
 });

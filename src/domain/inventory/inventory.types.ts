@@ -25,6 +25,50 @@ export interface AppliedOp {
 export type AppliedOpKind = 'SET' | 'RESET';
 export const APPLIED_OP_KINDS = ['SET', 'RESET'] as const satisfies readonly AppliedOpKind[];
 
+/**
+ * The operations a position remembers, oldest first. Every write looks one up by id ("applied already?"); only
+ * the daily reset walks them all. A busy position holds a hundred, so the store's implementation decodes only
+ * what is asked for (applied-op-codec.ts): decoding every one on every read was a third of the gateway's CPU per
+ * batch item on such positions (BENCHMARKS.md).
+ */
+export interface RecentOps extends Iterable<AppliedOp> {
+  readonly length: number;
+  /** The operation with this id, if the position still remembers it. */
+  find(id: string): AppliedOp | undefined;
+  oldest(): AppliedOp | undefined;
+  /** These operations and then `op`: the list after a write, in memory (the store keeps the bound). */
+  concat(op: AppliedOp): RecentOps;
+}
+
+class AppliedOpList implements RecentOps {
+  constructor(private readonly ops: readonly AppliedOp[]) {}
+
+  get length(): number {
+    return this.ops.length;
+  }
+
+  find(id: string): AppliedOp | undefined {
+    return this.ops.find((op) => op.id === id);
+  }
+
+  oldest(): AppliedOp | undefined {
+    return this.ops[0];
+  }
+
+  concat(op: AppliedOp): RecentOps {
+    return new AppliedOpList([...this.ops, op]);
+  }
+
+  [Symbol.iterator](): Iterator<AppliedOp> {
+    return this.ops[Symbol.iterator]();
+  }
+}
+
+/** Operations already decoded, oldest first. */
+export function recentOpsOf(ops: readonly AppliedOp[]): RecentOps {
+  return new AppliedOpList(ops);
+}
+
 /** Stock of one SKU at one location, keyed `${skuCode}:${locationCode}`. */
 export interface InventoryPositionRecord {
   readonly key: string;
@@ -39,7 +83,7 @@ export interface InventoryPositionRecord {
   /** When setInventory last set an absolute value: a reset whose asOf is older must not overwrite it. */
   readonly lastSetAt?: Date | null;
   /** The most recent applied operations, newest last. */
-  readonly recentOps: readonly AppliedOp[];
+  readonly recentOps: RecentOps;
   /** Stock held per reservation; `reserved` is their sum. */
   readonly holds: readonly { readonly reservationId: string; readonly quantity: number }[];
   readonly version: number;

@@ -6,7 +6,7 @@ import { failpoint } from '../../faults/failpoints.js';
 import { DomainError } from '../common/errors.js';
 import type { RequestContext } from '../common/request-context.js';
 import type { Decision } from './inventory-decisions.js';
-import { positionKey, type AppliedOp, type InventoryItemOutcomeRecord, type InventoryMovementRecord, type InventoryPositionRecord, type InventoryReason } from './inventory.types.js';
+import { positionKey, recentOpsOf, type AppliedOp, type InventoryItemOutcomeRecord, type InventoryMovementRecord, type InventoryPositionRecord, type InventoryReason } from './inventory.types.js';
 
 /** One item to apply to one position, exactly once per operation id. */
 export interface PositionOperation {
@@ -99,7 +99,7 @@ export class PositionWriter {
 
   /** What the operation comes to on `current`, before any write: an outcome already, or the write to attempt. */
   private prepare(ctx: RequestContext, operation: PositionOperation, current: InventoryPositionRecord | null): { readonly kind: 'decided'; readonly item: WrittenItem } | PreparedWrite {
-    const applied = current?.recentOps.find((op) => op.id === operation.opId);
+    const applied = current?.recentOps.find(operation.opId);
     // Applied before (a retry): report it; its ledger entry is (re)written with the others.
     if (applied && current) return { kind: 'decided', item: { index: operation.index, outcome: 'APPLIED', position: current, movement: this.movementOf(ctx, operation, applied), flags: applied.flags, error: null } };
 
@@ -121,8 +121,8 @@ export class PositionWriter {
   private writtenItem(ctx: RequestContext, { key, operation, current, decision, change }: PreparedWrite): WrittenItem {
     const { op, at } = change;
     const position: InventoryPositionRecord = current
-      ? { ...current, onHand: decision.onHand, safetyStock: decision.safetyStock, reserved: decision.reserved ?? current.reserved, holds: current.holds.filter((hold) => hold.reservationId !== decision.removeHold), version: current.version + 1, updatedAt: at, recentOps: [...current.recentOps, op] }
-      : { key, skuCode: operation.skuCode, locationCode: operation.locationCode, onHand: decision.onHand, reserved: 0, safetyStock: decision.safetyStock, lastResetAsOf: null, recentOps: [op], holds: [], version: 1, createdAt: at, updatedAt: at };
+      ? { ...current, onHand: decision.onHand, safetyStock: decision.safetyStock, reserved: decision.reserved ?? current.reserved, holds: current.holds.filter((hold) => hold.reservationId !== decision.removeHold), version: current.version + 1, updatedAt: at, recentOps: current.recentOps.concat(op) }
+      : { key, skuCode: operation.skuCode, locationCode: operation.locationCode, onHand: decision.onHand, reserved: 0, safetyStock: decision.safetyStock, lastResetAsOf: null, recentOps: recentOpsOf([op]), holds: [], version: 1, createdAt: at, updatedAt: at };
     return { index: operation.index, outcome: 'APPLIED', position, movement: this.movementOf(ctx, operation, op), flags: op.flags, error: null };
   }
 

@@ -4,7 +4,7 @@ import type { AppliedOp, InventoryPositionRecord, PositionQuantitiesRecord } fro
 import { inventoryPositionSchema, type InventoryPositionDocument } from '../models/inventory-position.model.js';
 import type { OutboxEntryValue } from '../../domain/changes/change-event.js';
 import { outboxOnInsert, withOutbox, WITHOUT_OUTBOX, type OutboxSignal } from '../outbox.js';
-import { decodeAppliedOp, encodeAppliedOp, type StoredAppliedOp } from '../applied-op-codec.js';
+import { encodeAppliedOp, StoredRecentOps, type StoredAppliedOp } from '../applied-op-codec.js';
 import { isDuplicateKeyError } from './mongo-errors.js';
 
 type StoredPosition = InventoryPositionDocument & { _id: string };
@@ -30,7 +30,7 @@ function toRecord({ _id, ...document }: StoredPosition): InventoryPositionRecord
     lastResetJobId: document.lastResetJobId ?? null,
     lastSetAt: document.lastSetAt ?? null,
     holds: (document.holds ?? []).map((hold) => ({ reservationId: hold.reservationId, quantity: hold.quantity })),
-    recentOps: (document.recentOps as StoredAppliedOp[]).map(decodeAppliedOp),
+    recentOps: new StoredRecentOps(document.recentOps as StoredAppliedOp[]),
     version: document.version,
     createdAt: document.createdAt,
     updatedAt: document.updatedAt,

@@ -48,12 +48,12 @@ export function decideReset(position: InventoryPositionRecord | null, target: Re
     // A row of zeros for a position that never existed creates it (it is now known and reset) without a movement.
     return { kind: 'write', onHand: target.snapshot, safetyStock, changed: target.snapshot !== 0 || safetyStock !== 0, replayed: 0, flags: [] };
   }
-  const own = position.recentOps.find((op) => op.id === target.opId);
+  const own = position.recentOps.find(target.opId);
   if (own || position.lastResetJobId === job.id) return { kind: 'already-applied', op: own ?? null };
 
   const asOf = job.asOf.getTime();
   if (position.lastResetAsOf && position.lastResetAsOf.getTime() > asOf) return { kind: 'stale', reason: 'NEWER_RESET', changedAt: position.lastResetAsOf };
-  const lastSet = latest([position.lastSetAt ?? null, ...position.recentOps.filter((op) => op.kind === 'SET').map((op) => op.at)]);
+  const lastSet = latest([position.lastSetAt ?? null, ...[...position.recentOps].filter((op) => op.kind === 'SET').map((op) => op.at)]);
   if (lastSet && lastSet.getTime() > asOf) return { kind: 'stale', reason: 'SET_AFTER_AS_OF', changedAt: lastSet };
 
   const replayed = sumOfDeltasAfter(position, ledgerAfter, job.asOf);
@@ -87,7 +87,7 @@ export function sumOfDeltasAfter(position: InventoryPositionRecord, ledgerAfter:
  * clearly older than asOf. Gateways' clocks differ a little, so "clearly" allows {@link CLOCK_SKEW_ALLOWANCE_MS}.
  */
 export function needsLedger(position: InventoryPositionRecord, asOf: Date, recentOpsKept: number): boolean {
-  const oldest = position.recentOps[0];
+  const oldest = position.recentOps.oldest();
   return position.recentOps.length >= recentOpsKept && oldest !== undefined && oldest.at.getTime() > asOf.getTime() - CLOCK_SKEW_ALLOWANCE_MS;
 }
 

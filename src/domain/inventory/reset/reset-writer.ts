@@ -110,7 +110,7 @@ export class ResetWriter {
       for (const { target, write } of writes) {
         const position = fresh.get(write.key);
         if (position && position.lastResetJobId === this.job.id) {
-          settle(target, position.recentOps.find((op) => op.id === target.opId) ?? null);
+          settle(target, position.recentOps.find(target.opId) ?? null);
         } else {
           if (position) current.set(write.key, position);
           pending.push(target);
