@@ -4,7 +4,7 @@ import type { ChangeDraftValue, ChangeEventValue } from '../domain/changes/chang
 import { failpoint } from '../faults/failpoints.js';
 import type { ChangeFinalizer, OutboxSource } from '../store/change-finalizers.js';
 import type { OutboxSignal } from '../store/outbox.js';
-import { SequenceTakenError, type ChangeLogRepository } from '../store/repositories/change-log.repository.js';
+import { SequenceTakenError, type ChangeLogRepository, type DrainedOutbox } from '../store/repositories/change-log.repository.js';
 import type { EventBus } from './bus/event-bus.js';
 import { decodePending, encodeChanges, encodePending, TOPICS } from './change-codec.js';
 
@@ -241,7 +241,7 @@ export class ChangeRelay {
       void this.bus.publish(TOPICS.changes, encodeChanges(events));
       await failpoint('relay.after-publish');
     }
-    const cleared = documents.map((document) => ({ id: document._id, version: Number(document['version']), eventIds: document.outbox!.map((entry) => entry.id) }));
+    const cleared: DrainedOutbox[] = documents.map((document) => ({ id: document._id, version: Number(document['version']), entries: document.storedOutbox ?? [] }));
     this.finishesInFlight++;
     this.finishing = this.finishing.then(async () => {
       try {

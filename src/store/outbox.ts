@@ -9,9 +9,14 @@ import type { OutboxEntryValue } from '../domain/changes/change-event.js';
  *
  * `outboxAt` marks documents with pending entries (the oldest entry's time): a sparse index on it is what the
  * relay's repair scan reads, so documents without pending events cost nothing.
+ *
+ * Each entry is stored as one JSON string ({@link encodeOutboxEntry}). Nothing queries inside an entry, and a
+ * string is one value for the driver to encode and decode instead of four nested documents, and for the store to
+ * copy each time the document is rewritten while the entry waits (the embedded store copies every sub-document
+ * on each update: see applied-op-codec.ts, BENCHMARKS.md).
  */
 export const outboxFields = {
-  outbox: { type: [Schema.Types.Mixed], default: undefined },
+  outbox: { type: [Schema.Types.Mixed], default: undefined }, // strings; objects in documents written before
   outboxAt: { type: Date, required: false },
 } as const;
 
@@ -29,10 +34,23 @@ export function addOutboxIndex(schema: Schema): void {
 /** A projection for reads of the state: the pending entries are the relay's business (and most of a busy document's bytes). */
 export const WITHOUT_OUTBOX = { outbox: 0, outboxAt: 0 } as const;
 
+/** An entry as stored: a JSON string, or (written before that) the entry as a sub-document, still read. */
+export type StoredOutboxEntry = string | OutboxEntryValue;
+
+export function encodeOutboxEntry(entry: OutboxEntryValue): string {
+  return JSON.stringify({ ...entry, at: entry.at.getTime() });
+}
+
+export function decodeOutboxEntry(stored: StoredOutboxEntry): OutboxEntryValue {
+  if (typeof stored !== 'string') return stored;
+  const { at, ...entry } = JSON.parse(stored) as Omit<OutboxEntryValue, 'at'> & { at: number };
+  return { ...entry, at: new Date(at) };
+}
+
 /** The fields of a newly inserted document that carries `entries`. */
-export function outboxOnInsert(entries: readonly OutboxEntryValue[]): { outbox: OutboxEntryValue[]; outboxAt: Date } | Record<string, never> {
+export function outboxOnInsert(entries: readonly OutboxEntryValue[]): { outbox: string[]; outboxAt: Date } | Record<string, never> {
   if (entries.length === 0) return {};
-  return { outbox: [...entries], outboxAt: entries[0]!.at };
+  return { outbox: entries.map(encodeOutboxEntry), outboxAt: entries[0]!.at };
 }
 
 /** `update` with `entries` appended to the document's outbox, merged into its own `$push` and `$min`, if any. */
@@ -40,7 +58,7 @@ export function withOutbox<U extends Record<string, unknown>>(update: U, entries
   if (entries.length === 0) return update;
   const push = (update['$push'] ?? {}) as Record<string, unknown>;
   const min = (update['$min'] ?? {}) as Record<string, unknown>;
-  return { ...update, $push: { ...push, outbox: { $each: [...entries] } }, $min: { ...min, outboxAt: entries[0]!.at } };
+  return { ...update, $push: { ...push, outbox: { $each: entries.map(encodeOutboxEntry) } }, $min: { ...min, outboxAt: entries[0]!.at } };
 }
 
 /** Collections that carry an outbox, by aggregate: the relay drains exactly these. */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app/app.js';
-import { systemOrigin, type ChangeEventValue } from '../../src/domain/changes/change-event.js';
+import { outboxEntry, systemOrigin, type ChangeEventValue, type OutboxEntryValue } from '../../src/domain/changes/change-event.js';
+import { outboxOnInsert, withOutbox } from '../../src/store/outbox.js';
 import { SequenceTakenError } from '../../src/store/repositories/change-log.repository.js';
 import { openTestApp, uniqueDbName } from '../utils/test-store.js';
 
@@ -59,5 +60,34 @@ describe('the change log and its relay lease', () => {
     expect(await log.purgeLoggedBefore(new Date(Date.now() + 60_000))).toBe(4);
     expect(await log.retentionWatermark()).toBe(4);
     expect(await log.headSeq()).toBe(4);
+  });
+});
+
+describe('outboxes as the relay reads and clears them', () => {
+  const entry = (reason: string): OutboxEntryValue => outboxEntry(systemOrigin('API', { reason, referenceDocument: 'doc "quoted" é' }), new Date('2026-11-24T12:00:00.123Z'), { version: 2, data: { flags: ['X'], n: 1 } });
+  const collection = () => app.store.connection.collection('outbox_test');
+
+  it('gives back each entry as written, and takes off exactly the drained ones when the document moved on', async () => {
+    const log = app.store.repositories.changeLog;
+    const [first, second, third] = [entry('A'), entry('B'), entry('C')];
+    // A document written before entries were strings holds one as a sub-document: still read and cleared.
+    const legacy = entry('LEGACY');
+    await collection().insertOne({ _id: 'doc', version: 1, ...outboxOnInsert([first!]) } as never);
+    await collection().updateOne({ _id: 'doc' } as never, { $push: { outbox: legacy } } as never);
+    await collection().updateOne({ _id: 'doc' } as never, withOutbox({ $inc: { version: 1 } }, [second!]) as never);
+
+    const [read] = await log.readOutboxes('outbox_test', ['doc', 'missing']);
+    expect(read!.outbox).toEqual([first, legacy, second]);
+
+    // Written after the read: the version no longer matches, so the drained entries are pulled one by one.
+    await collection().updateOne({ _id: 'doc' } as never, withOutbox({ $inc: { version: 1 } }, [third!]) as never);
+    await log.removeDrained('outbox_test', [{ id: 'doc', version: Number(read!['version']), entries: read!.storedOutbox! }]);
+    expect((await log.readOutboxes('outbox_test', ['doc']))[0]!.outbox).toEqual([third]);
+
+    // Nothing written since: the whole outbox and its mark go.
+    const [again] = await log.readOutboxes('outbox_test', ['doc']);
+    await log.removeDrained('outbox_test', [{ id: 'doc', version: Number(again!['version']), entries: again!.storedOutbox! }]);
+    expect(await log.readOutboxes('outbox_test', ['doc'])).toEqual([]);
+    expect(await collection().findOne({ _id: 'doc' } as never)).not.toHaveProperty('outboxAt');
   });
 });

@@ -4,7 +4,7 @@ import { systemOrigin, type ChangeDraftValue, type ChangeEventValue, type Outbox
 import { InProcessEventBus } from '../../src/events/bus/in-process-bus.js';
 import { ChangeRelay, DEFAULT_CHANGE_RELAY_OPTIONS, type ChangeDeriver } from '../../src/events/change-relay.js';
 import { OutboxSignal } from '../../src/store/outbox.js';
-import { SequenceTakenError, type ChangeLogRepository, type OutboxDocumentValue } from '../../src/store/repositories/change-log.repository.js';
+import { SequenceTakenError, type ChangeLogRepository, type DrainedOutbox, type OutboxDocumentValue } from '../../src/store/repositories/change-log.repository.js';
 
 const COLLECTION = 'things';
 const logger = pino({ level: 'silent' });
@@ -31,15 +31,20 @@ function memoryLog() {
     headSeq: async () => logged.length,
     purgeLoggedBefore: async () => 0,
     pendingOutboxIds: async () => [...documents.values()].filter((d) => d.outbox.length > 0).map((d) => d._id),
-    readOutboxes: async (_collection: string, ids: readonly string[]): Promise<OutboxDocumentValue[]> => ids.flatMap((id) => (documents.has(id) ? [structuredClone(documents.get(id)!)] : [])),
+    readOutboxes: async (_collection: string, ids: readonly string[]): Promise<OutboxDocumentValue[]> =>
+      ids.flatMap((id) => {
+        const document = documents.get(id);
+        return document ? [{ ...structuredClone(document), storedOutbox: structuredClone(document.outbox) }] : [];
+      }),
     loggedEventIds: async (eventIds: readonly string[]) => new Set(logged.filter((e) => eventIds.includes(e.eventId)).map((e) => e.eventId)),
     append: async (events: readonly ChangeEventValue[]) => {
       for (const event of events) if (logged.some((e) => e.seq === event.seq || e.eventId === event.eventId)) throw new SequenceTakenError(event.seq);
       appends.push(events.map((e) => e.eventId));
       logged.push(...events);
     },
-    removeDrained: async (_collection: string, drained: readonly { id: string; eventIds: readonly string[] }[]) => {
-      for (const { id, eventIds } of drained) {
+    removeDrained: async (_collection: string, drained: readonly DrainedOutbox[]) => {
+      for (const { id, entries } of drained) {
+        const eventIds = entries.flatMap((entry) => (typeof entry === 'string' ? [] : [entry.id])); // this fake stores entries as objects
         const document = documents.get(id);
         if (document) document.outbox = document.outbox.filter((entry) => !eventIds.includes(entry.id));
       }

@@ -31,7 +31,10 @@ export interface OutboxEntryValue {
   readonly origin: ChangeOriginValue;
   /** The aggregate's version after this change, when the writer knows it (compare-and-set writes). */
   readonly version?: number;
-  /** Whatever the writer knows of the change; the relay's finalizer turns it into the event's data. */
+  /**
+   * Whatever the writer knows of the change; the relay's finalizer turns it into the event's data. JSON values
+   * only: the outbox stores each entry as JSON (src/store/outbox.ts).
+   */
   readonly data?: Readonly<Record<string, unknown>>;
   readonly delta?: Readonly<Record<string, number>>;
 }

@@ -1,5 +1,6 @@
 import type { Collection, Connection, Model } from 'mongoose';
 import type { ChangeEntity, ChangeEventValue, ChangeOriginValue, OutboxEntryValue } from '../../domain/changes/change-event.js';
+import { decodeOutboxEntry, type StoredOutboxEntry } from '../outbox.js';
 import { changeFeedStateSchema, changeLogSchema } from '../models/change-log.model.js';
 import { isDuplicateKeyError } from './mongo-errors.js';
 
@@ -31,8 +32,18 @@ interface StateDocument {
 /** A document that carries outbox entries, as the relay reads it: its state and its pending entries. */
 export interface OutboxDocumentValue {
   readonly _id: string;
+  /** The pending entries, decoded, oldest first. */
   readonly outbox?: readonly OutboxEntryValue[];
+  /** The same entries as stored: what {@link ChangeLogRepository.removeDrained} takes off the document. */
+  readonly storedOutbox?: readonly StoredOutboxEntry[];
   readonly [field: string]: unknown;
+}
+
+/** A drained document: the version it was read at and the entries logged from it, as stored. */
+export interface DrainedOutbox {
+  readonly id: string;
+  readonly version: number;
+  readonly entries: readonly StoredOutboxEntry[];
 }
 
 /** Another relay logged with the same sequence number: this one lost its lease (fencing). */
@@ -200,7 +211,12 @@ export class ChangeLogRepository {
       .collection(collection)
       .find({ _id: { $in: [...ids] } } as never, { projection: { recentOps: 0, recentChanges: 0, holds: 0 } })
       .toArray();
-    return documents as unknown as OutboxDocumentValue[];
+    const pending: OutboxDocumentValue[] = [];
+    for (const { outbox, ...document } of documents as unknown as (OutboxDocumentValue & { outbox?: StoredOutboxEntry[] })[]) {
+      if (!outbox || outbox.length === 0) continue;
+      pending.push({ ...document, outbox: outbox.map(decodeOutboxEntry), storedOutbox: outbox });
+    }
+    return pending;
   }
 
   /**
@@ -208,7 +224,7 @@ export class ChangeLogRepository {
    * since, so its whole outbox and pending mark are cleared with one compare-and-set on `{ _id, version }`; the
    * others (written meanwhile) get exactly the logged entries pulled and keep their mark.
    */
-  async removeDrained(collection: string, drained: readonly { readonly id: string; readonly version: number; readonly eventIds: readonly string[] }[]): Promise<void> {
+  async removeDrained(collection: string, drained: readonly DrainedOutbox[]): Promise<void> {
     if (drained.length === 0) return;
     const documents = this.connection.collection(collection);
     const cleared = await documents.bulkWrite(
@@ -216,7 +232,16 @@ export class ChangeLogRepository {
       { ordered: false },
     );
     if (cleared.matchedCount === drained.length) return;
-    // Bulk results do not say which matched: pull from all (a no-op where the outbox is already gone).
-    await documents.bulkWrite(drained.map(({ id, eventIds }) => ({ updateOne: { filter: { _id: id }, update: { $pull: { outbox: { id: { $in: [...eventIds] } } } } } })) as never, { ordered: false });
+    // Bulk results do not say which matched: pull from all (a no-op where the outbox is already gone). Entries
+    // stored as strings are pulled by value; the older sub-document form by id.
+    const pulls = drained.flatMap(({ id, entries }) => {
+      const strings = entries.filter((entry): entry is string => typeof entry === 'string');
+      const legacyIds = entries.flatMap((entry) => (typeof entry === 'string' ? [] : [entry.id]));
+      return [
+        ...(strings.length > 0 ? [{ updateOne: { filter: { _id: id }, update: { $pull: { outbox: { $in: strings } } } } }] : []),
+        ...(legacyIds.length > 0 ? [{ updateOne: { filter: { _id: id }, update: { $pull: { outbox: { id: { $in: legacyIds } } } } } }] : []),
+      ];
+    });
+    await documents.bulkWrite(pulls as never, { ordered: false });
   }
 }
