@@ -31,6 +31,7 @@ const envSchema = z
     RESERVATION_SWEEP_INTERVAL_MS: positiveInt.default(15_000),
     AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5_000),
     SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(65_000),
     FAILPOINTS: z.string().optional(),
     // Daily inventory reset (docs/inventory-reset.md): importInventory reads files from this directory only.
     IMPORT_DIR: z.string().min(1).optional(),
@@ -67,6 +68,7 @@ const envSchema = z
     reservationSweepIntervalMs: env.RESERVATION_SWEEP_INTERVAL_MS,
     authCacheTtlMs: env.AUTH_CACHE_TTL_MS,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     failpoints: env.FAILPOINTS ?? null,
     inventoryReset: {
       importDir: resolve(env.IMPORT_DIR ?? join(env.DATA_DIR, 'imports')),

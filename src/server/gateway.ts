@@ -44,6 +44,11 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const { config, logger } = deps;
   const schema = buildSchema();
   const httpServer: Server = createServer();
+  // An idle keep-alive connection that the server closes just as a client sends on it fails that request
+  // (ECONNRESET). Clients and load balancers reuse idle connections for up to ~60 s (AWS ALB's default), so the
+  // server must keep them longer than that, not Node's default of 5 s; headers may take as long on such a socket.
+  httpServer.keepAliveTimeout = config.keepAliveTimeoutMs;
+  httpServer.headersTimeout = config.keepAliveTimeoutMs + 1_000;
   const contextFactory = createContextFactory({ services: deps.services, repositories: deps.store.repositories, logger });
   const formatError = createErrorFormatter(logger);
   const webSockets = attachWebSocketServer({ httpServer, schema, contextFactory, limits: config.limits, introspection: config.introspection, formatError, logger, metrics: deps.metrics, maxBufferedBytes: config.changes.maxBufferedBytes });
