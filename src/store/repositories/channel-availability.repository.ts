@@ -19,7 +19,8 @@ export class ChannelAvailabilityRepository {
 
   async findByKeys(keys: readonly string[]): Promise<ChannelAvailabilityRecord[]> {
     if (keys.length === 0) return [];
-    const documents = await this.model.find({ _id: { $in: [...keys] } }, WITHOUT_OUTBOX).lean<StoredAvailability[]>().exec();
+    // The driver's collection: the relay reads these for every batch, and a lookup by `_id` needs no casting.
+    const documents = (await this.model.collection.find({ _id: { $in: [...keys] } } as never, { projection: WITHOUT_OUTBOX }).toArray()) as unknown as StoredAvailability[];
     return documents.map((document) => ({ key: document._id, channelCode: document.channelCode, skuCode: document.skuCode, availableToSell: document.availableToSell, version: document.version, updatedAt: document.updatedAt }));
   }
 

@@ -97,21 +97,21 @@ export class InventoryPositionRepository {
   }
 
   async findByKey(key: string): Promise<InventoryPositionRecord | null> {
-    const document = await this.model.findById(key, WITHOUT_OUTBOX).lean<StoredPosition>().exec();
-    return document ? toRecord(document) : null;
+    return (await this.findByKeys([key]))[0] ?? null;
   }
 
+  /** Through the driver's collection, as the writes: a lookup by `_id` needs no casting (see VersionedRepository). */
   async findByKeys(keys: readonly string[]): Promise<InventoryPositionRecord[]> {
     if (keys.length === 0) return [];
-    const documents = await this.model.find({ _id: { $in: [...keys] } }, WITHOUT_OUTBOX).lean<StoredPosition[]>().exec();
-    return documents.map(toRecord);
+    const documents = await this.model.collection.find({ _id: { $in: [...keys] } } as never, { projection: WITHOUT_OUTBOX }).toArray();
+    return documents.map((document) => toRecord(document as unknown as StoredPosition));
   }
 
   /** Quantities only: available-to-sell reads many positions and needs none of their operations. */
   async findQuantitiesByKeys(keys: readonly string[]): Promise<PositionQuantitiesRecord[]> {
     if (keys.length === 0) return [];
-    const documents = await this.model.find({ _id: { $in: [...keys] } }, QUANTITIES).lean<Pick<StoredPosition, '_id' | 'skuCode' | 'locationCode' | 'onHand' | 'reserved' | 'safetyStock'>[]>().exec();
-    return documents.map(({ _id, skuCode, locationCode, onHand, reserved, safetyStock }) => ({ key: _id, skuCode, locationCode, onHand, reserved, safetyStock }));
+    const documents = await this.model.collection.find({ _id: { $in: [...keys] } } as never, { projection: QUANTITIES }).toArray();
+    return (documents as unknown as Pick<StoredPosition, '_id' | 'skuCode' | 'locationCode' | 'onHand' | 'reserved' | 'safetyStock'>[]).map(({ _id, skuCode, locationCode, onHand, reserved, safetyStock }) => ({ key: _id, skuCode, locationCode, onHand, reserved, safetyStock }));
   }
 
   /** Creates the position with its first operation; false when it already exists (someone else created it). */
