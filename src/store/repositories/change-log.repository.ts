@@ -152,7 +152,8 @@ export class ChangeLogRepository {
 
   /** Up to `limit` events after `seq`, contiguous (the range stops at the first missing number). */
   async readAfter(seq: number, limit: number): Promise<ChangeEventValue[]> {
-    const documents = await this.log.find({ _id: { $in: range(seq + 1, limit) } }).lean<LoggedDocument[]>().exec();
+    // The driver's collection: every replica's feed polls here, and subscriptions replay from here.
+    const documents = (await this.log.collection.find({ _id: { $in: range(seq + 1, limit) } } as never).toArray()) as unknown as LoggedDocument[];
     documents.sort((a, b) => a._id - b._id);
     const contiguous: ChangeEventValue[] = [];
     for (const document of documents) {
