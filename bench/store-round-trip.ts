@@ -10,7 +10,12 @@ import { mongo } from 'mongoose';
 import { Cleanup } from './lib/cleanup.js';
 import { openBenchStore, progress } from './lib/bench-store.js';
 
-const count = Number(process.argv[process.argv.indexOf('--count') + 1] ?? 3_000) || 3_000;
+const countAt = process.argv.indexOf('--count');
+const count = countAt === -1 ? 3_000 : Number(process.argv[countAt + 1]);
+if (!Number.isSafeInteger(count) || count < 1) {
+  process.stderr.write('Usage: npx tsx bench/store-round-trip.ts [--count N (a positive integer, default 3000)]\n');
+  process.exit(2);
+}
 
 async function measure(name: string, roundTrip: () => Promise<unknown>): Promise<string> {
   for (let index = 0; index < count; index++) await roundTrip(); // warm-up: the JIT on both sides

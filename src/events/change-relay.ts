@@ -223,7 +223,7 @@ export class ChangeRelay {
     for (const id of this.finishedIds) this.awaitingClear.delete(id);
     this.finishedIds = [];
     const finalize = this.sources.get(collection)!;
-    const documents = (await this.log.readOutboxes(collection, ids)).filter((document) => (document.outbox?.length ?? 0) > 0);
+    const documents = await this.log.readOutboxes(collection, ids); // only those with pending entries
     if (documents.length === 0) return;
     const drafts: ChangeDraftValue[] = documents.flatMap((document) => finalize(document, document.outbox!));
     const logged = careful ? await this.log.loggedEventIds(drafts.map((d) => d.eventId)) : new Set<string>();

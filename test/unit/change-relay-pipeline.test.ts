@@ -34,7 +34,8 @@ function memoryLog() {
     readOutboxes: async (_collection: string, ids: readonly string[]): Promise<OutboxDocumentValue[]> =>
       ids.flatMap((id) => {
         const document = documents.get(id);
-        return document ? [{ ...structuredClone(document), storedOutbox: structuredClone(document.outbox) }] : [];
+        // As the repository: documents without pending entries are left out.
+        return document && document.outbox.length > 0 ? [{ ...structuredClone(document), storedOutbox: structuredClone(document.outbox) }] : [];
       }),
     loggedEventIds: async (eventIds: readonly string[]) => new Set(logged.filter((e) => eventIds.includes(e.eventId)).map((e) => e.eventId)),
     append: async (events: readonly ChangeEventValue[]) => {
