@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import type { ChangeDraftValue, ChangeEventValue } from '../domain/changes/change-event.js';
 import { failpoint } from '../faults/failpoints.js';
 import type { ChangeFinalizer, OutboxSource } from '../store/change-finalizers.js';
-import type { OutboxSignal } from '../store/outbox.js';
-import { SequenceTakenError, type ChangeLogRepository, type DrainedOutbox } from '../store/repositories/change-log.repository.js';
+import type { OutboxSignal, WrittenOutbox } from '../store/outbox.js';
+import { outboxDocumentAsWritten, SequenceTakenError, type ChangeLogRepository, type DrainedOutbox, type OutboxDocumentValue } from '../store/repositories/change-log.repository.js';
 import type { EventBus } from './bus/event-bus.js';
 import { decodePending, encodeChanges, encodePending, TOPICS } from './change-codec.js';
 
@@ -70,7 +70,8 @@ export class ChangeRelay {
   private phase: Phase = { kind: 'stopped' };
   private readonly owner = randomUUID();
   private readonly sources: ReadonlyMap<string, ChangeFinalizer>;
-  private readonly pending = new Map<string, Set<string>>();
+  /** Documents to drain, per collection: as their writer in this process knew them, or null (to be read). */
+  private readonly pending = new Map<string, Map<string, OutboxDocumentValue | null>>();
   /** Writes of this replica to announce to the leader elsewhere, sent once per tick. */
   private readonly toAnnounce = new Map<string, Set<string>>();
   private announceScheduled = false;
@@ -117,7 +118,7 @@ export class ChangeRelay {
   async start(): Promise<void> {
     if (this.phase.kind !== 'stopped') throw new Error('The change relay is already started; call stop() first.');
     this.phase = { kind: 'following' };
-    this.signal.listen((collection, id) => this.onLocalWrite(collection, id));
+    this.signal.listen((collection, id, written) => this.onLocalWrite(collection, id, written));
     this.unsubscribe = await this.bus.subscribe(TOPICS.outbox, (message) => {
       if (this.phase.kind !== 'leading') return;
       for (const [collection, ids] of decodePending(message)) for (const id of ids) this.enqueue(collection, id);
@@ -155,9 +156,9 @@ export class ChangeRelay {
     await this.finishing;
   }
 
-  private onLocalWrite(collection: string, id: string): void {
+  private onLocalWrite(collection: string, id: string, written: WrittenOutbox | null): void {
     if (this.phase.kind === 'leading') {
-      this.enqueue(collection, id);
+      this.enqueue(collection, id, written && outboxDocumentAsWritten(id, written));
       return;
     }
     add(this.toAnnounce, collection, id);
@@ -172,9 +173,17 @@ export class ChangeRelay {
     });
   }
 
-  private enqueue(collection: string, id: string): void {
+  /**
+   * `known`: the document as its writer knew it. A later write the writer also knew whole replaces it (that writer
+   * read the outbox empty, so the earlier entry was logged and cleared already); anything else means reading it.
+   */
+  private enqueue(collection: string, id: string, known: OutboxDocumentValue | null = null): void {
     if (!this.sources.has(collection)) return;
-    add(this.pending, collection, id);
+    let documents = this.pending.get(collection);
+    if (!documents) this.pending.set(collection, (documents = new Map()));
+    const queued = documents.get(id);
+    if (queued === undefined) documents.set(id, known);
+    else if (queued !== null && (known === null || Number(known['version']) > Number(queued['version']))) documents.set(id, known);
     if (!this.draining) this.draining = this.drainLoop().finally(() => (this.draining = null));
   }
 
@@ -182,14 +191,18 @@ export class ChangeRelay {
     // Let the writes of this tick accumulate into one batch.
     await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.pending.size > 0 && this.phase.kind === 'leading') {
-      const [collection, ids] = this.pending.entries().next().value as [string, Set<string>];
-      const batch = [...ids].slice(0, this.options.batchSize);
-      for (const id of batch) ids.delete(id);
-      if (ids.size === 0) this.pending.delete(collection);
+      const [collection, documents] = this.pending.entries().next().value as [string, Map<string, OutboxDocumentValue | null>];
+      const batch: [string, OutboxDocumentValue | null][] = [];
+      for (const entry of documents) {
+        if (batch.length >= this.options.batchSize) break;
+        batch.push(entry);
+      }
+      for (const [id] of batch) documents.delete(id);
+      if (documents.size === 0) this.pending.delete(collection);
       try {
         await this.drainCarefullyOnConflict(collection, batch);
       } catch (error) {
-        if (error instanceof SequenceTakenError) for (const id of batch) add(this.pending, collection, id);
+        if (error instanceof SequenceTakenError) for (const [id] of batch) this.enqueue(collection, id);
         else this.logger.error({ err: error, collection }, 'change relay: draining failed; the repair scan retries');
       }
     }
@@ -201,14 +214,14 @@ export class ChangeRelay {
    * another relay's sequence numbers), the log's head is re-read and the batch drained again, this time leaving
    * out what is already logged.
    */
-  private async drainCarefullyOnConflict(collection: string, ids: readonly string[]): Promise<void> {
+  private async drainCarefullyOnConflict(collection: string, batch: readonly (readonly [string, OutboxDocumentValue | null])[]): Promise<void> {
     try {
-      await this.drain(collection, ids, false);
+      await this.drain(collection, batch, false);
     } catch (error) {
       if (!(error instanceof SequenceTakenError)) throw error;
       this.collisionCount++;
       await this.onSequenceTaken();
-      await this.drain(collection, ids, true);
+      await this.drain(collection, batch, true);
     }
   }
 
@@ -217,13 +230,19 @@ export class ChangeRelay {
    * returns, so the next batch is read and logged while this one is finished: under a steady trickle of writes an
    * event waits for the append in front of it, not for that batch's derivation and clean-up as well. Finishing
    * stays in logging order and at most {@link MAX_FINISHES_IN_FLIGHT} batches behind.
+   *
+   * Documents their writer knew whole are taken as known; the careful path reads every one (what a dead relay
+   * left is only in the store).
    */
-  private async drain(collection: string, ids: readonly string[], careful: boolean): Promise<void> {
+  private async drain(collection: string, batch: readonly (readonly [string, OutboxDocumentValue | null])[], careful: boolean): Promise<void> {
     if (this.finishesInFlight >= MAX_FINISHES_IN_FLIGHT) await this.finishing;
     for (const id of this.finishedIds) this.awaitingClear.delete(id);
     this.finishedIds = [];
     const finalize = this.sources.get(collection)!;
-    const documents = await this.log.readOutboxes(collection, ids); // only those with pending entries
+    const known = careful ? [] : batch.flatMap(([, document]) => (document ? [document] : []));
+    const toRead = careful ? batch.map(([id]) => id) : batch.flatMap(([id, document]) => (document ? [] : [id]));
+    const read = toRead.length > 0 ? await this.log.readOutboxes(collection, toRead) : []; // only those with pending entries
+    const documents = known.length > 0 ? [...known, ...read] : read;
     if (documents.length === 0) return;
     const drafts: ChangeDraftValue[] = documents.flatMap((document) => finalize(document, document.outbox!));
     const logged = careful ? await this.log.loggedEventIds(drafts.map((d) => d.eventId)) : new Set<string>();

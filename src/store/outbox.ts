@@ -48,17 +48,57 @@ export function decodeOutboxEntry(stored: StoredOutboxEntry): OutboxEntryValue {
 }
 
 /** The fields of a newly inserted document that carries `entries`. */
-export function outboxOnInsert(entries: readonly OutboxEntryValue[]): { outbox: string[]; outboxAt: Date } | Record<string, never> {
+export function outboxOnInsert(entries: readonly OutboxEntryValue[], stored: readonly string[] = entries.map(encodeOutboxEntry)): { outbox: string[]; outboxAt: Date } | Record<string, never> {
   if (entries.length === 0) return {};
-  return { outbox: entries.map(encodeOutboxEntry), outboxAt: entries[0]!.at };
+  return { outbox: [...stored], outboxAt: entries[0]!.at };
 }
 
-/** `update` with `entries` appended to the document's outbox, merged into its own `$push` and `$min`, if any. */
-export function withOutbox<U extends Record<string, unknown>>(update: U, entries: readonly OutboxEntryValue[]): U {
+/**
+ * `update` with `entries` appended to the document's outbox, merged into its own `$push` and `$min`, if any.
+ * `stored`: the entries already encoded, when the writer hands them to the relay as well ({@link WrittenOutbox}).
+ */
+export function withOutbox<U extends Record<string, unknown>>(update: U, entries: readonly OutboxEntryValue[], stored: readonly string[] = entries.map(encodeOutboxEntry)): U {
   if (entries.length === 0) return update;
   const push = (update['$push'] ?? {}) as Record<string, unknown>;
   const min = (update['$min'] ?? {}) as Record<string, unknown>;
-  return { ...update, $push: { ...push, outbox: { $each: entries.map(encodeOutboxEntry) } }, $min: { ...min, outboxAt: entries[0]!.at } };
+  return { ...update, $push: { ...push, outbox: { $each: stored } }, $min: { ...min, outboxAt: entries[0]!.at } };
+}
+
+/** Fields a read of the state leaves out but for the pending mark: whether the outbox was empty at that version. */
+export const WITHOUT_OUTBOX_ENTRIES = { outbox: 0 } as const;
+
+/**
+ * A document as its writer knows it right after the write, when that is exactly what the relay would read back:
+ * the write was the insert, or a compare-and-set from a version read with no pending entries, so at `version`
+ * the outbox holds `entries` and nothing else (entries only arrive with a new version; the relay's clean-up only
+ * takes them away). The relay of the same process logs it from this instead of reading the document again:
+ * one round trip less per batch, and one read less per changed document for the store.
+ */
+export interface WrittenOutbox {
+  readonly version: number;
+  /** The state the collection's finalizer reads (change-finalizers.ts), as written. */
+  readonly fields: Readonly<Record<string, unknown>>;
+  /**
+   * The entries as stored. The relay decodes them as it would after a read (the same events to the last field),
+   * and its clean-up pulls them by value when the document changed meanwhile.
+   */
+  readonly stored: readonly string[];
+}
+
+/** Remembers which records were read with an empty outbox, without a field for it on the domain record. */
+export class EmptyOutboxReads<R extends object> {
+  private readonly records = new WeakSet<R>();
+
+  /** `record` as read from a stored document that had, or had not, the pending mark `outboxAt`. */
+  note(record: R, stored: { readonly outboxAt?: unknown }): R {
+    if (stored.outboxAt === undefined || stored.outboxAt === null) this.records.add(record);
+    return record;
+  }
+
+  /** True only for a record read (not derived) from a document without pending entries. */
+  had(record: R): boolean {
+    return this.records.has(record);
+  }
 }
 
 /** Collections that carry an outbox, by aggregate: the relay drains exactly these. */
@@ -80,14 +120,17 @@ export const OUTBOX_COLLECTIONS = {
  * instead of on its next repair scan. Losing a signal (a crash right after the write) only delays the event.
  */
 export class OutboxSignal {
-  private listener: ((collection: string, id: string) => void) | null = null;
+  private listener: OutboxListener | null = null;
 
   /** One listener: the relay of this process (or whatever forwards to the active relay). */
-  listen(listener: ((collection: string, id: string) => void) | null): void {
+  listen(listener: OutboxListener | null): void {
     this.listener = listener;
   }
 
-  notify(collection: string, id: string): void {
-    this.listener?.(collection, id);
+  /** `written`: the document as written, when the writer knows it whole ({@link WrittenOutbox}); null: read it. */
+  notify(collection: string, id: string, written: WrittenOutbox | null = null): void {
+    this.listener?.(collection, id, written);
   }
 }
+
+export type OutboxListener = (collection: string, id: string, written: WrittenOutbox | null) => void;

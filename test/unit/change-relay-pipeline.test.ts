@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { systemOrigin, type ChangeDraftValue, type ChangeEventValue, type OutboxEntryValue } from '../../src/domain/changes/change-event.js';
 import { InProcessEventBus } from '../../src/events/bus/in-process-bus.js';
 import { ChangeRelay, DEFAULT_CHANGE_RELAY_OPTIONS, type ChangeDeriver } from '../../src/events/change-relay.js';
-import { OutboxSignal } from '../../src/store/outbox.js';
+import { decodeOutboxEntry, encodeOutboxEntry, OutboxSignal } from '../../src/store/outbox.js';
 import { SequenceTakenError, type ChangeLogRepository, type DrainedOutbox, type OutboxDocumentValue } from '../../src/store/repositories/change-log.repository.js';
 
 const COLLECTION = 'things';
@@ -23,6 +23,7 @@ function memoryLog() {
   const logged: ChangeEventValue[] = [];
   const documents = new Map<string, { _id: string; version: number; outbox: OutboxEntryValue[] }>();
   const appends: string[][] = [];
+  const reads: string[][] = [];
   const log = {
     takeLease: async () => 1,
     renewLease: async () => true,
@@ -31,12 +32,14 @@ function memoryLog() {
     headSeq: async () => logged.length,
     purgeLoggedBefore: async () => 0,
     pendingOutboxIds: async () => [...documents.values()].filter((d) => d.outbox.length > 0).map((d) => d._id),
-    readOutboxes: async (_collection: string, ids: readonly string[]): Promise<OutboxDocumentValue[]> =>
-      ids.flatMap((id) => {
+    readOutboxes: async (_collection: string, ids: readonly string[]): Promise<OutboxDocumentValue[]> => {
+      reads.push([...ids]);
+      return ids.flatMap((id) => {
         const document = documents.get(id);
         // As the repository: documents without pending entries are left out.
         return document && document.outbox.length > 0 ? [{ ...structuredClone(document), storedOutbox: structuredClone(document.outbox) }] : [];
-      }),
+      });
+    },
     loggedEventIds: async (eventIds: readonly string[]) => new Set(logged.filter((e) => eventIds.includes(e.eventId)).map((e) => e.eventId)),
     append: async (events: readonly ChangeEventValue[]) => {
       for (const event of events) if (logged.some((e) => e.seq === event.seq || e.eventId === event.eventId)) throw new SequenceTakenError(event.seq);
@@ -45,19 +48,22 @@ function memoryLog() {
     },
     removeDrained: async (_collection: string, drained: readonly DrainedOutbox[]) => {
       for (const { id, entries } of drained) {
-        const eventIds = entries.flatMap((entry) => (typeof entry === 'string' ? [] : [entry.id])); // this fake stores entries as objects
+        // This fake stores entries as objects; a writer hands them over as stored by the real repositories (strings).
+        const eventIds = entries.map((entry) => decodeOutboxEntry(entry).id);
         const document = documents.get(id);
         if (document) document.outbox = document.outbox.filter((entry) => !eventIds.includes(entry.id));
       }
     },
   } as unknown as ChangeLogRepository;
-  const write = (id: string, eventId: string) => {
+  const write = (id: string, eventId: string): OutboxEntryValue => {
     const document = documents.get(id) ?? { _id: id, version: 0, outbox: [] };
+    const entry = { id: eventId, at: new Date(), origin: systemOrigin('API') };
     document.version++;
-    document.outbox.push({ id: eventId, at: new Date(), origin: systemOrigin('API') });
+    document.outbox.push(entry);
     documents.set(id, document);
+    return entry;
   };
-  return { log, logged, documents, appends, write };
+  return { log, logged, documents, appends, reads, write };
 }
 
 const finalize = (document: OutboxDocumentValue, entries: readonly OutboxEntryValue[]): ChangeDraftValue[] =>
@@ -97,6 +103,33 @@ describe('the change relay pipeline', () => {
         [1, 'e1'],
         [2, 'e2'],
       ]);
+      expect(relay.collisions).toBe(0);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('logs a document its writer handed over whole without reading it, and reads one written again before the drain', async () => {
+    const { log, logged, documents, reads, write } = memoryLog();
+    const signal = new OutboxSignal();
+    const relay = new ChangeRelay(log, [{ entity: 'Product', collection: COLLECTION, finalize }], signal, new InProcessEventBus({ logger }), [], { ...DEFAULT_CHANGE_RELAY_OPTIONS, scanIntervalMs: 3_600_000 }, logger);
+    const settled = async (count: number) => {
+      while (logged.length < count || [...documents.values()].some((document) => document.outbox.length > 0)) await new Promise((resolve) => setImmediate(resolve));
+    };
+    await relay.start();
+    try {
+      signal.notify(COLLECTION, 'P1', { version: 1, fields: {}, stored: [encodeOutboxEntry(write('P1', 'e1'))] });
+      await settled(1);
+      expect(reads).toEqual([]);
+      expect(logged.map((e) => [e.eventId, e.version])).toEqual([['e1', 1]]);
+
+      // Handed over whole, then written again by a writer that did not know it whole: the relay reads it.
+      signal.notify(COLLECTION, 'P1', { version: 2, fields: {}, stored: [encodeOutboxEntry(write('P1', 'e2'))] });
+      write('P1', 'e3');
+      signal.notify(COLLECTION, 'P1');
+      await settled(3);
+      expect(reads).toEqual([['P1']]);
+      expect(logged.map((e) => e.eventId)).toEqual(['e1', 'e2', 'e3']);
       expect(relay.collisions).toBe(0);
     } finally {
       await relay.stop();

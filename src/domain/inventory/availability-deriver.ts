@@ -121,7 +121,7 @@ export class AvailabilityDeriver implements ChangeDeriver {
       if (previous ? previous.availableToSell === availableToSell : skipUnknownZero && availableToSell === 0) continue;
       const entry = outboxEntry(originOf(pair.sku), now, { version: (previous?.version ?? 0) + 1, data: { channel: pair.channel.code, sku: pair.sku, availableToSell, previous: previous?.availableToSell ?? null } });
       const record = { key, channelCode: pair.channel.code, skuCode: pair.sku, availableToSell, updatedAt: now };
-      if (previous) updates.push({ pair, write: { record, expectedVersion: previous.version, entry } });
+      if (previous) updates.push({ pair, write: { record, previous, entry } });
       else inserts.push({ pair, record, entry });
     }
     // Changed values in one round trip; first values (a SKU's first derivation in a channel) one by one.

@@ -64,7 +64,7 @@ export class PositionWriter {
     for (let attempt = 0; attempt <= MAX_RACE_RETRIES; attempt++) {
       const step = this.prepare(ctx, operation, current);
       if (step.kind === 'decided') return this.withLedger(step.item, ledger);
-      const written = current ? await this.positions.applyIfVersion(key, current.version, step.change) : await this.positions.create(operation.skuCode, operation.locationCode, key, step.change);
+      const written = current ? await this.positions.applyIfVersion(current, step.change) : await this.positions.create(operation.skuCode, operation.locationCode, key, step.change);
       if (written) {
         await failpoint('inventory.after-position-write');
         return this.withLedger(this.writtenItem(ctx, step), ledger);
@@ -89,7 +89,7 @@ export class PositionWriter {
       else writes.push(step);
     }
     if (writes.length === 0) return done;
-    const allWritten = await this.positions.applyIfVersions(writes.map((write) => ({ key: write.key, expectedVersion: write.current!.version, change: write.change })));
+    const allWritten = await this.positions.applyIfVersions(writes.map((write) => ({ current: write.current!, change: write.change })));
     await failpoint('inventory.after-position-write');
     if (allWritten) return [...done, ...writes.map((write) => this.writtenItem(ctx, write))];
     const fresh = new Map((await this.positions.findByKeys(writes.map((write) => write.key))).map((position) => [position.key, position]));

@@ -1,6 +1,6 @@
 import type { Collection, Connection, Model } from 'mongoose';
 import type { ChangeEntity, ChangeEventValue, ChangeOriginValue, OutboxEntryValue } from '../../domain/changes/change-event.js';
-import { decodeOutboxEntry, type StoredOutboxEntry } from '../outbox.js';
+import { decodeOutboxEntry, type StoredOutboxEntry, type WrittenOutbox } from '../outbox.js';
 import { changeFeedStateSchema, changeLogSchema } from '../models/change-log.model.js';
 import { isDuplicateKeyError } from './mongo-errors.js';
 
@@ -40,6 +40,11 @@ export interface OutboxDocumentValue {
 }
 
 /** A drained document: the version it was read at and the entries logged from it, as stored. */
+/** What {@link ChangeLogRepository.readOutboxes} returns for a document its writer knew whole, without reading it. */
+export function outboxDocumentAsWritten(id: string, written: WrittenOutbox): OutboxDocumentValue {
+  return { _id: id, version: written.version, ...written.fields, outbox: written.stored.map(decodeOutboxEntry), storedOutbox: written.stored };
+}
+
 export interface DrainedOutbox {
   readonly id: string;
   readonly version: number;

@@ -3,7 +3,7 @@ import { pageOf, type Page, type PageRequest } from '../../domain/common/paginat
 import type { AppliedOp, InventoryPositionRecord, PositionQuantitiesRecord } from '../../domain/inventory/inventory.types.js';
 import { inventoryPositionSchema, type InventoryPositionDocument } from '../models/inventory-position.model.js';
 import type { OutboxEntryValue } from '../../domain/changes/change-event.js';
-import { outboxOnInsert, withOutbox, WITHOUT_OUTBOX, type OutboxSignal } from '../outbox.js';
+import { EmptyOutboxReads, encodeOutboxEntry, outboxOnInsert, withOutbox, WITHOUT_OUTBOX_ENTRIES, type OutboxSignal, type WrittenOutbox } from '../outbox.js';
 import { encodeAppliedOp, StoredRecentOps, type StoredAppliedOp } from '../applied-op-codec.js';
 import { isDuplicateKeyError } from './mongo-errors.js';
 
@@ -82,8 +82,14 @@ export interface PositionQuery {
   readonly availableBelow?: number | null;
 }
 
+/** A position's document as its writer knows it (what the InventoryPosition finalizer reads). */
+function writtenPosition(skuCode: string, locationCode: string, version: number, onHand: number, reserved: number, safetyStock: number, stored: readonly string[]): WrittenOutbox {
+  return { version, fields: { skuCode, locationCode, onHand, reserved, safetyStock }, stored };
+}
+
 export class InventoryPositionRepository {
   private readonly model: Model<StoredPosition>;
+  private readonly emptyOutboxReads = new EmptyOutboxReads<InventoryPositionRecord>();
 
   constructor(
     connection: Connection,
@@ -92,8 +98,8 @@ export class InventoryPositionRepository {
     this.model = connection.model<StoredPosition>('InventoryPosition', inventoryPositionSchema);
   }
 
-  private notify(key: string): void {
-    this.signal.notify(this.model.collection.collectionName, key);
+  private notify(key: string, written: WrittenOutbox | null = null): void {
+    this.signal.notify(this.model.collection.collectionName, key, written);
   }
 
   async findByKey(key: string): Promise<InventoryPositionRecord | null> {
@@ -103,8 +109,8 @@ export class InventoryPositionRepository {
   /** Through the driver's collection, as the writes: a lookup by `_id` needs no casting (see VersionedRepository). */
   async findByKeys(keys: readonly string[]): Promise<InventoryPositionRecord[]> {
     if (keys.length === 0) return [];
-    const documents = await this.model.collection.find({ _id: { $in: [...keys] } } as never, { projection: WITHOUT_OUTBOX }).toArray();
-    return documents.map((document) => toRecord(document as unknown as StoredPosition));
+    const documents = await this.model.collection.find({ _id: { $in: [...keys] } } as never, { projection: WITHOUT_OUTBOX_ENTRIES }).toArray();
+    return (documents as unknown as (StoredPosition & { outboxAt?: Date })[]).map((document) => this.emptyOutboxReads.note(toRecord(document), document));
   }
 
   /** Quantities only: available-to-sell reads many positions and needs none of their operations. */
@@ -116,6 +122,7 @@ export class InventoryPositionRepository {
 
   /** Creates the position with its first operation; false when it already exists (someone else created it). */
   async create(skuCode: string, locationCode: string, key: string, change: PositionChange): Promise<boolean> {
+    const stored = [encodeOutboxEntry(change.entry)];
     try {
       await this.model.create({
         _id: key,
@@ -131,9 +138,9 @@ export class InventoryPositionRepository {
         version: 1,
         createdAt: change.at,
         updatedAt: change.at,
-        ...outboxOnInsert([change.entry]),
+        ...outboxOnInsert([change.entry], stored),
       });
-      this.notify(key);
+      this.notify(key, writtenPosition(skuCode, locationCode, 1, change.onHand, 0, change.safetyStock, stored));
       return true;
     } catch (error) {
       if (isDuplicateKeyError(error)) return false;
@@ -142,11 +149,11 @@ export class InventoryPositionRepository {
   }
 
   /**
-   * Applies a change if the position is still at `expectedVersion`, recording the operation in the same
+   * Applies a change if the position is still at the version of `current`, recording the operation in the same
    * single-document update: the quantities and "this operation was applied" cannot separate.
    */
-  async applyIfVersion(key: string, expectedVersion: number, change: PositionChange): Promise<boolean> {
-    return this.applyIfVersions([{ key, expectedVersion, change }]);
+  async applyIfVersion(current: InventoryPositionRecord, change: PositionChange): Promise<boolean> {
+    return this.applyIfVersions([{ current, change }]);
   }
 
   /**
@@ -154,11 +161,12 @@ export class InventoryPositionRepository {
    * compare-and-set. True when every write matched; false when some lost a race: bulk results do not say which,
    * so the caller re-reads and finds its operation recorded in the positions it was applied to.
    */
-  async applyIfVersions(writes: readonly { readonly key: string; readonly expectedVersion: number; readonly change: PositionChange }[]): Promise<boolean> {
+  async applyIfVersions(writes: readonly { readonly current: InventoryPositionRecord; readonly change: PositionChange }[]): Promise<boolean> {
     if (writes.length === 0) return true;
-    const operations = writes.map(({ key, expectedVersion, change }) => ({
+    const stored = writes.map(({ change }) => [encodeOutboxEntry(change.entry)]);
+    const operations = writes.map(({ current, change }, index) => ({
       updateOne: {
-        filter: { _id: key, version: expectedVersion },
+        filter: { _id: current.key, version: current.version },
         update: withOutbox(
           {
             $set: { onHand: change.onHand, safetyStock: change.safetyStock, ...(change.reserved === undefined ? {} : { reserved: change.reserved }), ...(change.lastSetAt ? { lastSetAt: change.lastSetAt } : {}), updatedAt: change.at },
@@ -167,18 +175,25 @@ export class InventoryPositionRepository {
             ...(change.removeHold === undefined ? {} : { $pull: { holds: { reservationId: change.removeHold } } }),
           },
           [change.entry],
+          stored[index],
         ),
       },
     }));
+    let allMatched = false;
     try {
       // The driver's collection directly, as applyResetWrites: the update is built here from typed values, so
       // mongoose's query building and casting (mongoose was 16% of the gateway's CPU on single adjustments) buy
       // nothing; and a request's positions go in one command instead of one each.
       const result = await this.model.collection.bulkWrite(operations as never, { ordered: false });
-      return result.matchedCount === writes.length;
+      allMatched = result.matchedCount === writes.length;
+      return allMatched;
     } finally {
-      // Signal them all, matched or not (a signal for an unchanged position is harmless).
-      for (const write of writes) this.notify(write.key);
+      // Signal them all, matched or not (a signal for an unchanged position is harmless). Only when every write
+      // matched is each document known as written; and only where the outbox was read empty is it known whole.
+      writes.forEach(({ current, change }, index) => {
+        const known = allMatched && this.emptyOutboxReads.had(current);
+        this.notify(current.key, known ? writtenPosition(current.skuCode, current.locationCode, current.version + 1, change.onHand, change.reserved ?? current.reserved, change.safetyStock, stored[index]!) : null);
+      });
     }
   }
 
