@@ -39,12 +39,12 @@ export interface OutboxDocumentValue {
   readonly [field: string]: unknown;
 }
 
-/** A drained document: the version it was read at and the entries logged from it, as stored. */
 /** What {@link ChangeLogRepository.readOutboxes} returns for a document its writer knew whole, without reading it. */
 export function outboxDocumentAsWritten(id: string, written: WrittenOutbox): OutboxDocumentValue {
   return { _id: id, version: written.version, ...written.fields, outbox: written.stored.map(decodeOutboxEntry), storedOutbox: written.stored };
 }
 
+/** A drained document: the version it was read at and the entries logged from it, as stored. */
 export interface DrainedOutbox {
   readonly id: string;
   readonly version: number;
