@@ -19,14 +19,36 @@ export interface BenchStore {
   readonly pid: number | null;
 }
 
+/**
+ * The embedded store's JVM sized as an in-memory database, not as an application: mongo-java-server's memory
+ * backend keeps every document as Java objects, so nearly all that survives one young collection lives for the
+ * rest of the run. With the JVM's defaults (G1) each young collection copies it between survivor spaces and stops
+ * the store for 90–245 ms, which every store-bound figure then shows as its tail (BENCHMARKS.md, "The store's JVM
+ * in the benches"). Here a 32 MB young generation is collected by the serial collector (the store shares a core:
+ * parallel or concurrent GC threads only compete with it) and survivors are promoted at once, so a pause copies
+ * only what the last few milliseconds kept; and the heap is reserved at the JVM's own default maximum (a quarter
+ * of RAM) from the start, so the old generation is not grown through full collections during a run — a database
+ * is given its memory up front the same way. MongoDB itself has no collector; a run against MONGODB_URI has none of
+ * this. `BENCH_STORE_JVM=default` runs the store with the JVM's defaults; any other value replaces these flags.
+ */
+export function benchStoreJvmOptions(env: NodeJS.ProcessEnv = process.env): readonly string[] {
+  const chosen = env['BENCH_STORE_JVM']?.trim();
+  if (chosen === 'default') return [];
+  if (chosen) return chosen.split(/\s+/);
+  const heap = `${Math.floor(totalmem() / 4 / 2 ** 20)}m`;
+  return ['-XX:+UseSerialGC', '-Xmn32m', '-XX:MaxTenuringThreshold=0', `-Xms${heap}`, `-Xmx${heap}`];
+}
+
 /** MONGODB_URI when set, otherwise an embedded memory store stopped by the cleanup. */
 export async function openBenchStore(cleanup: Cleanup): Promise<BenchStore> {
   const externalUri = process.env['MONGODB_URI'];
   if (externalUri) return { uri: externalUri, label: 'MONGODB_URI', pid: null };
   progress('starting the embedded store (mongo-java-server, memory backend)');
-  const store = await startEmbeddedStore({ backend: 'memory' });
+  const jvmOptions = benchStoreJvmOptions();
+  const store = await startEmbeddedStore({ backend: 'memory', jvmOptions });
   cleanup.add('stop the embedded store', () => store.stop());
-  return { uri: store.uri, label: 'embedded mongo-java-server 1.47 (memory backend)', pid: findJavaChildPid() };
+  const jvm = jvmOptions.length > 0 ? jvmOptions.join(' ') : 'JVM defaults';
+  return { uri: store.uri, label: `embedded mongo-java-server 1.47 (memory backend; ${jvm})`, pid: findJavaChildPid() };
 }
 
 /** What every bench run starts from: the store, a fresh database, a temporary DATA_DIR and a raw driver client. */

@@ -28,6 +28,8 @@ export interface EmbeddedStoreOptions {
   readonly port?: number;
   /** How long to wait for the launcher's connection line. Default {@link DEFAULT_START_TIMEOUT_MS}. */
   readonly startTimeoutMs?: number;
+  /** Options for the store's JVM (`-Xmx…`, `-XX:…`), before the launcher's; default none: the JVM's defaults. */
+  readonly jvmOptions?: readonly string[];
 }
 
 export interface EmbeddedStore {
@@ -70,10 +72,11 @@ type LauncherProcess = ChildProcessByStdio<Writable, Readable, Readable>;
  */
 export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise<EmbeddedStore> {
   const args = launcherArgs(options);
+  const jvm = jvmOptions(options);
   const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   assertJarsInstalled();
 
-  const child: LauncherProcess = spawn('java', ['-cp', resolve(LIB_DIR, '*'), LAUNCHER, ...args], {
+  const child: LauncherProcess = spawn('java', [...jvm, '-cp', resolve(LIB_DIR, '*'), LAUNCHER, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const stderrTail = collectStderrTail(child);
@@ -121,6 +124,15 @@ function launcherArgs(options: EmbeddedStoreOptions): string[] {
     default:
       throw new TypeError(`Expected backend 'memory' or 'h2', but got '${String(backend satisfies never)}'.`);
   }
+}
+
+function jvmOptions({ jvmOptions: given = [] }: EmbeddedStoreOptions): readonly string[] {
+  // Anything else would be taken for the main class or its arguments, and the launcher would not start.
+  const notAnOption = given.find((option) => !/^-\S+$/.test(option));
+  if (notAnOption !== undefined) {
+    throw new TypeError(`Expected each JVM option to start with '-' and contain no spaces, but got '${notAnOption}'.`);
+  }
+  return given;
 }
 
 function assertJarsInstalled(): void {
