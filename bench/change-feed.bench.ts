@@ -24,7 +24,7 @@ import { mongo } from 'mongoose';
 import WebSocket from 'ws';
 import { machineBusyMs, processCpuMs } from './lib/cpu-meter.js';
 import { runBenchProgram } from './lib/bench-main.js';
-import { machineEnvironment, openBenchRun, progress } from './lib/bench-store.js';
+import { machineEnvironment, openBenchRun, progress, STORE_JVM_USAGE } from './lib/bench-store.js';
 import type { Cleanup } from './lib/cleanup.js';
 import { startGatewayProcess, type GatewayProcess } from './lib/gateway-process.js';
 import { GraphqlClient } from './lib/graphql-client.js';
@@ -119,6 +119,7 @@ Environment:
                             created for the run and dropped at the end)
   BENCH_GATEWAY_NODE_ARGS   extra node flags for gateway A (the fan-out gateway and the writer's replica),
                             e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+${STORE_JVM_USAGE}
 `;
 
 function parseChangeFeedOptions(argv: readonly string[], env: NodeJS.ProcessEnv): ChangeFeedBenchOptions | 'help' {

@@ -39,6 +39,10 @@ export function benchStoreJvmOptions(env: NodeJS.ProcessEnv = process.env): read
   return ['-XX:+UseSerialGC', '-Xmn32m', '-XX:MaxTenuringThreshold=0', `-Xms${heap}`, `-Xmx${heap}`];
 }
 
+/** The usage line every bench's --help prints for BENCH_STORE_JVM. */
+export const STORE_JVM_USAGE = `  BENCH_STORE_JVM           the embedded store's JVM flags: "default" for the JVM's own, or the flags to use
+                            (default: serial GC, 32 MB young generation, heap reserved up front; BENCHMARKS.md)`;
+
 /** MONGODB_URI when set, otherwise an embedded memory store stopped by the cleanup. */
 export async function openBenchStore(cleanup: Cleanup): Promise<BenchStore> {
   const externalUri = process.env['MONGODB_URI'];

@@ -1,3 +1,4 @@
+import { STORE_JVM_USAGE } from './bench-store.js';
 import { parseOptions, UsageError, type BenchOptions } from './options.js';
 
 export type InventoryPhase = 'single' | 'batch';
@@ -26,6 +27,7 @@ Environment:
   MONGODB_URI               use this MongoDB instead of starting the embedded store (a fresh database is
                             created for the run and dropped at the end)
   BENCH_GATEWAY_NODE_ARGS   extra node flags for the gateway process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+${STORE_JVM_USAGE}
 `;
 
 /** The shared durations of `npm run bench` (options.ts), plus this bench's own flags. */

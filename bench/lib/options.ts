@@ -1,3 +1,5 @@
+import { STORE_JVM_USAGE } from './bench-store.js';
+
 /** How long each phase runs. Every phase is bounded by count or by time, so the whole bench is too. */
 export interface BenchOptions {
   readonly quick: boolean;
@@ -28,6 +30,7 @@ Environment:
   MONGODB_URI               use this MongoDB instead of starting the embedded store (a fresh database is
                             created for the run and dropped at the end)
   BENCH_GATEWAY_NODE_ARGS   extra node flags for the gateway process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+${STORE_JVM_USAGE}
 `;
 
 export class UsageError extends Error {
