@@ -23,13 +23,14 @@ export interface BenchStore {
  * The embedded store's JVM sized as an in-memory database, not as an application: mongo-java-server's memory
  * backend keeps every document as Java objects, so nearly all that survives one young collection lives for the
  * rest of the run. With the JVM's defaults (G1) each young collection copies it between survivor spaces and stops
- * the store for 90–245 ms, which every store-bound figure then shows as its tail (BENCHMARKS.md, "The store's JVM
- * in the benches"). Here a 32 MB young generation is collected by the serial collector (the store shares a core:
- * parallel or concurrent GC threads only compete with it) and survivors are promoted at once, so a pause copies
- * only what the last few milliseconds kept; and the heap is reserved at the JVM's own default maximum (a quarter
- * of RAM) from the start, so the old generation is not grown through full collections during a run — a database
- * is given its memory up front the same way. MongoDB itself has no collector; a run against MONGODB_URI has none of
- * this. `BENCH_STORE_JVM=default` runs the store with the JVM's defaults; any other value replaces these flags.
+ * the store for 90–245 ms, which every store-bound figure then shows as its tail (BENCHMARKS.md, "24 November,
+ * night: the store's JVM in the benches"). Here a 32 MB young generation is collected by the serial collector
+ * (the store shares a core: parallel or concurrent GC threads only compete with it) and survivors are promoted at
+ * once, so a pause copies only what the last few milliseconds kept; and the heap is reserved at the JVM's own
+ * default maximum (a quarter of RAM) from the start, so the old generation is not grown through full collections
+ * during a run — a database is given its memory up front the same way. MongoDB itself has no collector; a run
+ * against MONGODB_URI has none of this. `BENCH_STORE_JVM=default` runs the store with the JVM's defaults; any
+ * other value replaces these flags.
  */
 export function benchStoreJvmOptions(env: NodeJS.ProcessEnv = process.env): readonly string[] {
   const chosen = env['BENCH_STORE_JVM']?.trim();

@@ -65,7 +65,8 @@ type LauncherProcess = ChildProcessByStdio<Writable, Readable, Readable>;
  *
  * `java` is looked up on PATH, like `npm run store:install` does.
  *
- * @throws TypeError or RangeError for invalid options (h2 without `file`, memory with `file`, bad port).
+ * @throws TypeError or RangeError for invalid options (h2 without `file`, memory with `file`, bad port, a JVM
+ * option that does not start with '-').
  * @throws Error if the jars are missing (run `npm run store:install`, or set MONGODB_URI), if `java` cannot be
  * started, if the launcher exits before announcing its URI (bad options, port in use, H2 file locked), or if
  * it stays silent for `startTimeoutMs`; the message carries the launcher's last stderr lines.
