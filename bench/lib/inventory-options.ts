@@ -30,7 +30,7 @@ Environment:
 ${STORE_JVM_USAGE}
 `;
 
-/** The shared durations of `npm run bench` (options.ts), plus this bench's own flags. */
+/** The shared durations of the reads bench (options.ts), plus this bench's own flags. */
 export function parseInventoryOptions(argv: readonly string[], env: NodeJS.ProcessEnv): InventoryBenchOptions | 'help' {
   let agedPositions = false;
   let decompose = false;
@@ -48,6 +48,6 @@ export function parseInventoryOptions(argv: readonly string[], env: NodeJS.Proce
   }
   const options = parseOptions(shared, env);
   if (options === 'help') return 'help';
-  // Setup (seeding, 4,500 positions per side) and the ledger checks take ~1 min more than npm run bench's phases.
+  // Setup (seeding, 4,500 positions per side) and the ledger checks take ~1 min more than the reads bench's phases.
   return { ...options, hardLimitSeconds: options.quick ? 240 : 420, agedPositions, phases, decompose };
 }

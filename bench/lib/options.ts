@@ -22,7 +22,7 @@ export interface BenchOptions {
   readonly gatewayNodeArgs: readonly string[];
 }
 
-const USAGE = `Usage: npm run bench [-- --quick]
+const USAGE = `Usage: npx tsx bench/run.ts [--quick]   (npm run bench runs it with the others: bench/all.ts)
 
 Measures the gateway against the raw MongoDB driver, side by side on one store, and prints ratios.
   --quick   shorter phases (~45 s instead of ~1 min 40 s); figures are noisier

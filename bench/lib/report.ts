@@ -125,7 +125,7 @@ function latencyTable(l: LatencyResult): string[] {
   return lines;
 }
 
-/** One line, last on stdout, so `npm run bench | tail -n 1` is machine input. */
+/** One line, last on stdout, so `npx tsx bench/run.ts | tail -n 1` is machine input. */
 export function formatJsonLine(report: BenchReport): string {
   const round = (value: number): number => Math.round(value * 1000) / 1000;
   return JSON.stringify(report, (_key, value: unknown) => (typeof value === 'number' ? round(value) : value));
