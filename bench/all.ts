@@ -166,13 +166,14 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  // Each bench stops what it started on SIGINT/SIGTERM; this process only passes the signal on and waits for it.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      stopping = true;
-      current?.kill(signal);
-    });
-  }
+  // Each bench stops what it started on SIGINT/SIGTERM; this process waits for it and starts no other. Ctrl-C
+  // reaches the running bench from the terminal (same process group); a second SIGINT from here would cut its
+  // clean-up short, so only SIGTERM is passed on.
+  process.on('SIGINT', () => (stopping = true));
+  process.on('SIGTERM', () => {
+    stopping = true;
+    current?.kill('SIGTERM');
+  });
   const results = new Map<BenchName, ChildRun>();
   for (const name of options.only) {
     if (stopping) break;
