@@ -70,9 +70,9 @@ export const WITHOUT_OUTBOX_ENTRIES = { outbox: 0 } as const;
 /**
  * A document as its writer knows it right after the write, when that is exactly what the relay would read back:
  * the write was the insert, or a compare-and-set from a version read with no pending entries, so at `version`
- * the outbox holds the `stored` entries and nothing else (entries only arrive with a new version; the relay's clean-up only
- * takes them away). The relay of the same process logs it from this instead of reading the document again:
- * one round trip less per batch, and one read less per changed document for the store.
+ * the outbox holds the `stored` entries and nothing else (entries only arrive with a new version; the relay's
+ * clean-up only takes them away). The relay of the same process logs it from this instead of reading the
+ * document again: one round trip less per batch, and one read less per changed document for the store.
  */
 export interface WrittenOutbox {
   readonly version: number;
