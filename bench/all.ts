@@ -10,6 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { UsageError } from './lib/options.js';
 
 const BENCHES = ['reads', 'inventory', 'reset', 'change-feed'] as const;
 type BenchName = (typeof BENCHES)[number];
@@ -40,8 +41,6 @@ BENCHMARKS.md; less with --quick), then prints the goals of issues 4 and 5 from 
   --quick         shorter runs (the reset: 20,000 rows instead of 100,000); noisier
   --only=LIST     a comma-separated subset of: ${BENCHES.join(', ')}
 `;
-
-class UsageError extends Error {}
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: readonly BenchName[] } | 'help' {
   let quick = false;
