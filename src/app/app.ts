@@ -52,7 +52,8 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
   const metrics = new Metrics();
   const embedded = config.store.uri ? null : await joinOrStartEmbedded(config.store.dataDir, logger, options.advertiseEmbeddedStore ?? false);
   const uri = config.store.uri ?? embedded!.uri;
-  const store = await openStore({ uri, dbName: config.store.dbName, onCommand: (command) => metrics.mongoCommands.inc({ command }) }).catch(async (error: unknown) => {
+  const onCommand = config.store.commandMetrics ? (command: string) => metrics.mongoCommands.inc({ command }) : undefined;
+  const store = await openStore({ uri, dbName: config.store.dbName, onCommand }).catch(async (error: unknown) => {
     await embedded?.stop();
     throw error;
   });

@@ -17,6 +17,9 @@ const envSchema = z
     MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// or mongodb+srv:// URI').optional(),
     MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'expected a database name (letters, digits, _ and -)').default('retail_sync'),
     DATA_DIR: z.string().min(1).default('.data'),
+    // Off by default: the driver's command monitoring copies every command and decodes every reply a second time
+    // (measured: 8-10% of a writer replica's CPU, BENCHMARKS.md); mongodb_commands_total only counts while it is on.
+    MONGODB_COMMAND_METRICS: boolean.default(false),
     SEED_DEMO_DATA: boolean.optional(),
     INTROSPECTION: boolean.optional(),
     MAX_BODY_BYTES: positiveInt.default(2 * 1024 * 1024),
@@ -52,7 +55,7 @@ const envSchema = z
     host: env.HOST,
     port: env.PORT,
     logLevel: env.LOG_LEVEL,
-    store: { uri: env.MONGODB_URI ?? null, dbName: env.MONGODB_DB, dataDir: env.DATA_DIR },
+    store: { uri: env.MONGODB_URI ?? null, dbName: env.MONGODB_DB, dataDir: env.DATA_DIR, commandMetrics: env.MONGODB_COMMAND_METRICS },
     seedDemoData: env.SEED_DEMO_DATA ?? env.NODE_ENV === 'development',
     introspection: env.INTROSPECTION ?? env.NODE_ENV !== 'production',
     limits: {

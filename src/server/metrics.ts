@@ -13,7 +13,7 @@ export class Metrics {
   readonly httpDuration = new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request duration.', labelNames: ['route', 'method', 'status'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
   readonly graphqlOperations = new Counter({ name: 'graphql_operations_total', help: 'GraphQL operations by name, type and outcome.', labelNames: ['operation', 'type', 'outcome'], registers: [this.registry] });
   readonly graphqlDuration = new Histogram({ name: 'graphql_operation_duration_seconds', help: 'GraphQL operation duration.', labelNames: ['operation', 'type'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
-  readonly mongoCommands = new Counter({ name: 'mongodb_commands_total', help: 'Commands sent to MongoDB, by command name.', labelNames: ['command'], registers: [this.registry] });
+  readonly mongoCommands = new Counter({ name: 'mongodb_commands_total', help: 'Commands sent to MongoDB, by command name (counted only with MONGODB_COMMAND_METRICS=true).', labelNames: ['command'], registers: [this.registry] });
   private readonly operationLabels = new Set<string>();
   /** Commit (the change's `at`) to this replica's feed: the update latency a subscriber here sees, before execution. */
   readonly changeDeliveryLag = new Histogram({ name: 'change_feed_delivery_lag_seconds', help: 'Time from a change being committed to this replica delivering it to its subscriptions.', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers: [this.registry] });

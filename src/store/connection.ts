@@ -8,7 +8,10 @@ export interface StoreOptions {
   readonly dbName: string;
   /** How long to wait for a reachable server before failing start-up. */
   readonly serverSelectionTimeoutMs?: number;
-  /** Called for every command the driver sends: metrics and the N+1 tests count them. */
+  /**
+   * Called for every command the driver sends (metrics; the N+1 tests count them). Turns the driver's command
+   * monitoring on, which copies each command and decodes each reply a second time: leave it unset when not needed.
+   */
   readonly onCommand?: (commandName: string) => void;
 }
 

@@ -13,7 +13,7 @@ let fx: CatalogGateway;
 
 beforeAll(async () => {
   // No auth cache, so a revocation is seen by the next operation.
-  fx = await startCatalogGateway('operations', { AUTH_CACHE_TTL_MS: '0' });
+  fx = await startCatalogGateway('operations', { AUTH_CACHE_TTL_MS: '0', MONGODB_COMMAND_METRICS: 'true' });
 });
 
 afterAll(() => fx?.close());

@@ -11,7 +11,7 @@ let createdBefore: string;
 beforeAll(async () => {
   // The change feed's background reads (log polls, lease renewals, outbox scans) would count in the command
   // totals below: slowed far past the test's duration, only the requests' own commands are counted.
-  fx = await startCatalogGateway('pagination', { CHANGE_FEED_POLL_INTERVAL_MS: '3600000', CHANGE_RELAY_LEASE_MS: '3600000', CHANGE_RELAY_SCAN_INTERVAL_MS: '3600000' });
+  fx = await startCatalogGateway('pagination', { MONGODB_COMMAND_METRICS: 'true', CHANGE_FEED_POLL_INTERVAL_MS: '3600000', CHANGE_RELAY_LEASE_MS: '3600000', CHANGE_RELAY_SCAN_INTERVAL_MS: '3600000' });
   await fx.erp(upsertLocations, { input: LOCATIONS });
   await fx.erp(upsertChannels, { input: CHANNELS });
   const products = Array.from({ length: PRODUCTS }, (_, p) => ({ code: `P-${String(p).padStart(3, '0')}`, title: `Product ${p}`, status: p % 10 === 0 ? 'DRAFT' : 'ACTIVE' }));

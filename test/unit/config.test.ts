@@ -26,6 +26,11 @@ describe('configuration', () => {
     expect(lines.join('\n')).toMatch(/IDEMPOTENCY_RETENTION_HOURS: keys are kept at least 24 hours/);
   });
 
+  it("counts MongoDB commands only when asked (the driver's command monitoring costs CPU)", () => {
+    expect(loadConfig({}).store.commandMetrics).toBe(false);
+    expect(loadConfig({ MONGODB_COMMAND_METRICS: 'true' }).store.commandMetrics).toBe(true);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ MONGODB_URI: '' }).store.uri).toBeNull();
   });
