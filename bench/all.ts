@@ -30,7 +30,10 @@ const QUICK_ARGS: Record<BenchName, readonly string[]> = {
   'change-feed': ['--quick'],
 };
 
-const USAGE = `Usage: npm run bench [-- --quick] [-- --only=reads,inventory,reset,change-feed]
+/** The benches that report store commands: the reset reports none (and would refuse the flag). */
+const COUNTS_COMMANDS: readonly BenchName[] = ['reads', 'inventory', 'change-feed'];
+
+const USAGE = `Usage: npm run bench [-- --quick] [-- --only=reads,inventory,reset,change-feed] [-- --count-commands]
 
 Runs every bench in turn, each in its own process with its own store and gateways (~5.5 min on the machine in
 BENCHMARKS.md; less with --quick), then prints the goals of issues 4 and 5 from their reports. Each bench also runs alone, with more options:
@@ -40,14 +43,19 @@ BENCHMARKS.md; less with --quick), then prints the goals of issues 4 and 5 from 
   npx tsx bench/change-feed.bench.ts --help     fan-out, cross-replica latency, RSS per socket
   --quick         shorter runs (the reset: 20,000 rows instead of 100,000); noisier
   --only=LIST     a comma-separated subset of: ${BENCHES.join(', ')}
+  --count-commands
+                  count the gateways' store commands (MONGODB_COMMAND_METRICS=true; costs them CPU, so the
+                  figures are not the default deployment's); passed on to ${COUNTS_COMMANDS.join(', ')}
 `;
 
-function parseArgs(argv: readonly string[]): { quick: boolean; only: readonly BenchName[] } | 'help' {
+function parseArgs(argv: readonly string[]): { quick: boolean; countCommands: boolean; only: readonly BenchName[] } | 'help' {
   let quick = false;
+  let countCommands = false;
   let only: readonly BenchName[] = BENCHES;
   for (const arg of argv) {
     if (arg === '--help' || arg === '-h') return 'help';
     if (arg === '--quick') quick = true;
+    else if (arg === '--count-commands') countCommands = true;
     else if (arg.startsWith('--only=')) {
       const names = arg.slice('--only='.length).split(',');
       const unknown = names.find((name) => !(BENCHES as readonly string[]).includes(name));
@@ -55,7 +63,7 @@ function parseArgs(argv: readonly string[]): { quick: boolean; only: readonly Be
       only = BENCHES.filter((name) => names.includes(name));
     } else throw new UsageError(`Unknown argument "${arg}".`);
   }
-  return { quick, only };
+  return { quick, countCommands, only };
 }
 
 interface ChildRun {
@@ -178,7 +186,8 @@ async function main(): Promise<number> {
     if (stopping) break;
     process.stderr.write(`bench: --- ${name} (bench/${FILES[name]}) ---\n`);
     if (results.size > 0) process.stdout.write('\n');
-    results.set(name, await runBench(name, options.quick ? QUICK_ARGS[name] : []));
+    const args = [...(options.quick ? QUICK_ARGS[name] : []), ...(options.countCommands && COUNTS_COMMANDS.includes(name) ? ['--count-commands'] : [])];
+    results.set(name, await runBench(name, args));
   }
   for (const line of summary(results)) process.stdout.write(`${line}\n`);
   return stopping ? 130 : [...results.values()].some((run) => run.code !== 0) ? 1 : 0;

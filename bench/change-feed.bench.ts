@@ -9,6 +9,7 @@
  *
  *   npx tsx bench/change-feed.bench.ts [--quick] [--subscribers=N] [--per-socket=N] [--changes=N] [--rate=N]
  *       [--light-rate=N] [--seconds=N] [--batch=N] [--sockets=N] [--only=fanout|replica|rss] [--no-pin] [--heap-sampling]
+ *       [--count-commands]
  *
  * Subscribers run in a child process of this file (`--agent`, never run by hand) that speaks graphql-ws over raw
  * `ws` sockets, many subscriptions per socket, and timestamps each frame as it arrives; the gateway under test is
@@ -34,7 +35,7 @@ import { parseOptions, UsageError } from './lib/options.js';
 import { RawReads } from './lib/raw-reads.js';
 import { freePort, startBenchRedis } from './lib/redis-server.js';
 import { shuffled, summarize } from './lib/stats.js';
-import { commandsPerRequest, storeCommandCounts } from './lib/store-commands.js';
+import { commandsPerRequest, formatStoreCommands, NOT_COUNTED, storeCommandCounts } from './lib/store-commands.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -101,6 +102,8 @@ interface ChangeFeedBenchOptions {
   readonly heapSampling: boolean;
   readonly hardLimitSeconds: number;
   readonly gatewayNodeArgs: readonly string[];
+  /** Both gateways count their store commands (MONGODB_COMMAND_METRICS=true), at a CPU cost. */
+  readonly countCommands: boolean;
 }
 
 const USAGE = `Usage: npx tsx bench/change-feed.bench.ts [--quick] [options]
@@ -120,6 +123,8 @@ latency from a commit on replica A to a subscriber on replica B through Redis, a
   --only=PHASE        run one phase: fanout, replica or rss
   --no-pin            do not pin processes to cores (by default: gateway A on core 0, the rest elsewhere)
   --heap-sampling     RSS phase: rank where gateway B allocated the live memory per socket (sampling heap profile)
+  --count-commands    count the gateways' store commands (MONGODB_COMMAND_METRICS=true on A and B; costs them CPU,
+                      so the figures are not the default deployment's)
 Environment:
   MONGODB_URI               use this MongoDB instead of starting the embedded store (a fresh database is
                             created for the run and dropped at the end)
@@ -153,7 +158,7 @@ function parseChangeFeedOptions(argv: readonly string[], env: NodeJS.ProcessEnv)
       phases = [phase];
     } else if (arg === '--no-pin') pin = false;
     else if (arg === '--heap-sampling') heapSampling = true;
-    else if (arg === '--quick' || arg === '--help' || arg === '-h') shared.push(arg);
+    else if (arg === '--quick' || arg === '--count-commands' || arg === '--help' || arg === '-h') shared.push(arg);
     else throw new UsageError(`Unknown argument "${arg}".\n\n${USAGE}`);
   }
   const common = parseOptions(shared, env);
@@ -173,6 +178,7 @@ function parseChangeFeedOptions(argv: readonly string[], env: NodeJS.ProcessEnv)
     pin,
     heapSampling,
     gatewayNodeArgs: common.gatewayNodeArgs,
+    countCommands: common.countCommands,
     hardLimitSeconds: 0,
   };
   if (options.batch > SETUP_BATCH) throw new UsageError(`--batch must be at most ${SETUP_BATCH}.`);
@@ -275,7 +281,8 @@ interface ReplicaPass {
   /** When events were missing at the end: logged by the relay meanwhile, and positions still holding outbox entries. */
   readonly missingDiagnosis: { readonly loggedInventoryEvents: number; readonly positionsWithPendingOutbox: number } | null;
   readonly cpu: CpuWindow;
-  readonly storeCommandsPerItem: { readonly a: Readonly<Record<string, number>>; readonly b: Readonly<Record<string, number>> };
+  /** Null when the run did not count them (without --count-commands). */
+  readonly storeCommandsPerItem: { readonly a: Readonly<Record<string, number>>; readonly b: Readonly<Record<string, number>> } | null;
   readonly goal: { readonly p50Ms: number; readonly p99Ms: number; readonly p50Met: boolean; readonly p99Met: boolean };
 }
 
@@ -914,12 +921,12 @@ async function runBench(options: ChangeFeedBenchOptions, cleanup: Cleanup): Prom
   // startGatewayProcess passes this process's environment on: both replicas use the bench's Redis.
   process.env['REDIS_URL'] = redis.url;
   progress('starting gateway A and seeding the demo catalog (~10-20 s); A takes the relay lease');
-  const a = await startGatewayProcess({ mongoUri: store.uri, dbName, dataDir, startTimeoutMs: 120_000, nodeArgs: options.gatewayNodeArgs });
+  const a = await startGatewayProcess({ mongoUri: store.uri, dbName, dataDir, startTimeoutMs: 120_000, nodeArgs: options.gatewayNodeArgs, countCommands: options.countCommands });
   cleanup.add('stop gateway A', () => a.stop());
   progress('starting gateway B (same database and Redis)');
   // B's inspector (127.0.0.1 only) lets the RSS phase run a full GC before each reading; no session is attached otherwise.
   const inspectPort = await freePort();
-  const b = await startGatewayProcess({ mongoUri: store.uri, dbName, dataDir, startTimeoutMs: 120_000, nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`] });
+  const b = await startGatewayProcess({ mongoUri: store.uri, dbName, dataDir, startTimeoutMs: 120_000, nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`], countCommands: options.countCommands });
   cleanup.add('stop gateway B', () => b.stop());
   const keyOf = (name: string): string => {
     const key = a.keys.find((k) => k.name === name)?.key;
@@ -1010,6 +1017,7 @@ async function runBench(options: ChangeFeedBenchOptions, cleanup: Cleanup): Prom
       batch: options.batch,
       sockets: options.sockets,
       heapSampling: options.heapSampling,
+      countCommands: options.countCommands,
       phases: options.phases.join(','),
       subscriberKey: SUBSCRIBER_KEY,
       channel: CHANNEL,
@@ -1250,7 +1258,7 @@ async function replicaPass(bench: Bench, name: string, rate: number, seconds: nu
   progress(`cross-replica, ${name}: ${requests} requests of ${options.batch} items to A, one every ${intervalMs.toFixed(1)} ms (${rate} items/s for ${seconds} s)${name === 'warm-up' ? ', not reported' : ''}`);
   const headBefore = await bench.head();
   const reconnectsBefore = (await agent.request<GroupStatus>({ cmd: 'status', group: 'replica' }, 10_000)).reconnects;
-  const commandsBefore = await Promise.all([storeCommandCounts(a.url), storeCommandCounts(b.url)]);
+  const commandsBefore = options.countCommands ? await Promise.all([storeCommandCounts(a.url), storeCommandCounts(b.url)]) : null;
   const collisionsBefore = await relayCollisionCount(bench);
   const cpuWindow = bench.cpu.start();
   const begun = monotonicUs();
@@ -1311,7 +1319,7 @@ async function replicaPass(bench: Bench, name: string, rate: number, seconds: nu
   }
   bench.windows[`replica-${name}`] = [[begun, monotonicUs()]];
   const cpu = cpuWindow();
-  const commandsAfter = await Promise.all([storeCommandCounts(a.url), storeCommandCounts(b.url)]);
+  const commandsAfter = commandsBefore ? await Promise.all([storeCommandCounts(a.url), storeCommandCounts(b.url)]) : null;
   const relayCollisions = (await relayCollisionCount(bench)) - collisionsBefore;
   await sleep(1_000); // anything extra (a duplicate) would arrive now
   for (const value of await agent.request<number[]>({ cmd: 'collect', group: 'replica' }, 10_000)) records.push(value);
@@ -1380,7 +1388,10 @@ async function replicaPass(bench: Bench, name: string, rate: number, seconds: nu
     reconnects,
     missingDiagnosis,
     cpu,
-    storeCommandsPerItem: { a: commandsPerRequest(commandsBefore[0], commandsAfter[0], applied), b: commandsPerRequest(commandsBefore[1], commandsAfter[1], applied) },
+    storeCommandsPerItem:
+      commandsBefore && commandsAfter
+        ? { a: commandsPerRequest(commandsBefore[0], commandsAfter[0], applied), b: commandsPerRequest(commandsBefore[1], commandsAfter[1], applied) }
+        : null,
     goal: {
       p50Ms: GOALS.replicaP50Ms,
       p99Ms: GOALS.replicaP99Ms,
@@ -1486,14 +1497,13 @@ function formatChangeFeedReport(report: ChangeFeedReport): string {
     );
     for (const p of r.passes) {
       const cpu = Object.entries(p.cpu.processesMs).map(([name, value]) => `${name} ${value === null ? 'n/a' : int((value * 1000) / Math.max(1, p.itemsApplied))}`).join(', ');
-      const commands = (c: Readonly<Record<string, number>>): string => Object.entries(c).map(([command, n]) => `${command} ${n.toFixed(2)}`).join(', ') || 'none';
       lines.push(
         `${p.name}: ${int(p.itemsApplied)} items committed in ${p.requests} requests (${p.failedRequests} failed); on B ${int(p.received)} events, ${int(p.distinctSeqs)} distinct seqs, ${p.duplicates} duplicates, ${p.outOfOrder} out of order, ${p.missing} missing: ${p.exactlyOnce ? 'all, exactly once, in order' : 'NOT exactly once'}; delivered ${int(p.deliveredPerSecond)} events/s`,
         `  split at the relay's loggedAt: commit → logged p50 ${p.relayMs ? ms(p.relayMs.p50) : 'n/a'} / p99 ${p.relayMs ? ms(p.relayMs.p99) : 'n/a'} ms; logged → received on B p50 ${p.loggedToReceivedMs ? ms(p.loggedToReceivedMs.p50) : 'n/a'} / p99 ${p.loggedToReceivedMs ? ms(p.loggedToReceivedMs.p99) : 'n/a'} ms; mutation p99 ${ms(p.mutationMs.p99)} ms`,
         `  relay batches carrying them: ${p.relayBatches ? `${int(p.relayBatches.count)}, ${int(p.relayBatches.eventsP50)} events each at p50, ${int(p.relayBatches.eventsMax)} at most` : 'n/a'}; appends redone after a collision: ${int(p.relayCollisions)}`,
         `  goals p50 ≤ ${p.goal.p50Ms} ms: ${p.latencyMs ? verdict(p.goal.p50Met, p.latencyMs.p50, p.goal.p50Ms) : 'n/a'}; p99 ≤ ${p.goal.p99Ms} ms: ${p.latencyMs ? verdict(p.goal.p99Met, p.latencyMs.p99, p.goal.p99Ms) : 'n/a'}`,
         `  CPU µs per item: ${cpu}; other processes: ${other(p.cpu)}`,
-        `  store commands per item: gateway A ${commands(p.storeCommandsPerItem.a)}; gateway B ${commands(p.storeCommandsPerItem.b)}`,
+        `  store commands per item: ${p.storeCommandsPerItem ? `gateway A ${formatStoreCommands(p.storeCommandsPerItem.a)}; gateway B ${formatStoreCommands(p.storeCommandsPerItem.b)}` : NOT_COUNTED}`,
       );
       if (p.firstError) lines.push(`  ! first failed request: ${p.firstError}`);
       if (p.reconnects > 0) lines.push(`  ! gateway B closed the subscriber's socket ${p.reconnects} time(s) (${r.closes[0] ?? '?'}); it resumed with since, as the client helper does`);

@@ -4,7 +4,7 @@
  * anything: the embedded store is a Java stand-in far slower than MongoDB, and both sides share its speed and
  * this machine's cores.
  *
- *   npx tsx bench/inventory.bench.ts [--quick] [--aged] [--decompose] [--only=single|batch]
+ *   npx tsx bench/inventory.bench.ts [--quick] [--aged] [--decompose] [--only=single|batch] [--count-commands]
  */
 import { isDeepStrictEqual } from 'node:util';
 import { mongo } from 'mongoose';
@@ -64,16 +64,16 @@ interface Bench {
 }
 
 async function runBench(options: InventoryBenchOptions, cleanup: Cleanup): Promise<InventoryReport> {
-  // Command monitoring on, as in the gateway (its metrics count every command): it counts the raw side's commands
-  // and costs the raw side what it costs the gateway.
+  // Command monitoring only with --count-commands, as in the gateway (MONGODB_COMMAND_METRICS): it counts the raw
+  // sides' commands and costs them what it costs the gateway, so either every side pays it or none does.
   const rawCommands = new Map<string, number>();
-  const { loadAtStart, store, dbName, dataDir, client } = await openBenchRun(cleanup, 'inv', { monitorCommands: true }, (raw) =>
+  const { loadAtStart, store, dbName, dataDir, client } = await openBenchRun(cleanup, 'inv', { monitorCommands: options.countCommands }, (raw) =>
     raw.on('commandStarted', (event) => rawCommands.set(event.commandName, (rawCommands.get(event.commandName) ?? 0) + 1)),
   );
   const db = client.db(dbName);
 
   progress('starting the gateway and seeding the demo catalog (~10-20 s)');
-  const gatewayProcess = await startGatewayProcess({ mongoUri: store.uri, dbName, dataDir, startTimeoutMs: 120_000, nodeArgs: options.gatewayNodeArgs });
+  const gatewayProcess = await startGatewayProcess({ mongoUri: store.uri, dbName, dataDir, startTimeoutMs: 120_000, nodeArgs: options.gatewayNodeArgs, countCommands: options.countCommands });
   cleanup.add('stop the gateway', () => gatewayProcess.stop());
   const apiKey = gatewayProcess.keys.find((key) => key.name === API_KEY_NAME)?.key;
   if (!apiKey) throw new Error(`The gateway wrote no "${API_KEY_NAME}" key to demo-keys.json; got ${gatewayProcess.keys.map((key) => key.name).join(', ')}.`);
@@ -152,6 +152,7 @@ async function runBench(options: InventoryBenchOptions, cleanup: Cleanup): Promi
       phases: options.phases.join(','),
       agedPositions: options.agedPositions,
       decompose: options.decompose,
+      countCommands: options.countCommands,
       apiKey: API_KEY_NAME,
     },
     phases,
@@ -246,11 +247,13 @@ async function measurePhase(bench: Bench, phase: InventoryPhase): Promise<Invent
   const windows = (bench.windows[phase] = [] as [number, number][]);
   const measure = async (side: Side): Promise<void> => {
     const record = measured.get(side.name)!;
-    const before = await side.commandCounts();
+    const before = options.countCommands ? await side.commandCounts() : null;
     const begun = monotonicUs();
     const { result, cpu } = await meter.measure(() => rawThroughput(options.concurrency, options.roundSeconds, load(side)));
     if (side.name === 'gateway') windows.push([begun, monotonicUs()]);
-    for (const [command, count] of await side.commandCounts()) record.commands.set(command, (record.commands.get(command) ?? 0) + count - (before.get(command) ?? 0));
+    if (before) {
+      for (const [command, count] of await side.commandCounts()) record.commands.set(command, (record.commands.get(command) ?? 0) + count - (before.get(command) ?? 0));
+    }
     record.samples.push(result);
     record.cpu.push(cpu);
   };
@@ -267,7 +270,7 @@ async function measurePhase(bench: Bench, phase: InventoryPhase): Promise<Invent
       ...total,
       itemsPerSecond: total.perSecond * itemsPerRequest,
       cpu: sumCpu(record.cpu),
-      storeCommands: commandsPerRequest(new Map(), record.commands, total.completed),
+      storeCommands: options.countCommands ? commandsPerRequest(new Map(), record.commands, total.completed) : null,
       firstError: side.firstError,
     };
   };

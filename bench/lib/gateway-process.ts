@@ -17,6 +17,8 @@ export interface GatewayProcessOptions {
   readonly startTimeoutMs: number;
   /** Extra node flags for the child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes. */
   readonly nodeArgs: readonly string[];
+  /** Count the gateway's store commands on /metrics (MONGODB_COMMAND_METRICS=true; store-commands.ts). */
+  readonly countCommands: boolean;
 }
 
 export interface DemoKey {
@@ -51,6 +53,8 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
         // 'info' is the default level in deployments, and the level that prints the listening line; the
         // per-request log line is part of what a request costs.
         LOG_LEVEL: 'info',
+        // Off unless asked: the benches measure the default deployment, and counting costs the gateway CPU.
+        MONGODB_COMMAND_METRICS: options.countCommands ? 'true' : 'false',
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     },

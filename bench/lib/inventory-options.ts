@@ -13,6 +13,7 @@ export interface InventoryBenchOptions extends BenchOptions {
 }
 
 export const INVENTORY_USAGE = `Usage: npx tsx bench/inventory.bench.ts [--quick] [--aged] [--decompose] [--only=single|batch]
+       [--count-commands]
 
 Measures adjustInventory through the gateway against the raw MongoDB driver doing the same ledgered,
 exactly-once writes (two ways: the floor, and read + compare-and-set), side by side on one store, and prints
@@ -23,6 +24,10 @@ ratios (BENCHMARKS.md, "Inventory adjustments").
   --decompose     also send the gateway's own store commands from the bare driver (a fourth side), which
                   splits the gap into what the design costs and what the gateway's software costs (+30% time)
   --only=PHASE    run one phase: single (one item per request) or batch (100 items per request)
+  --count-commands
+                  count every side's store commands (MONGODB_COMMAND_METRICS=true on the gateway, command
+                  monitoring on the raw driver; costs both sides CPU, so the figures are not the default
+                  deployment's)
 Environment:
   MONGODB_URI               use this MongoDB instead of starting the embedded store (a fresh database is
                             created for the run and dropped at the end)
@@ -43,7 +48,7 @@ export function parseInventoryOptions(argv: readonly string[], env: NodeJS.Proce
       const phase = arg.slice('--only='.length);
       if (!INVENTORY_PHASES.includes(phase as InventoryPhase)) throw new UsageError(`Unknown phase "${phase}".\n\n${INVENTORY_USAGE}`);
       phases = [phase as InventoryPhase];
-    } else if (arg === '--quick' || arg === '--help' || arg === '-h') shared.push(arg);
+    } else if (arg === '--quick' || arg === '--count-commands' || arg === '--help' || arg === '-h') shared.push(arg);
     else throw new UsageError(`Unknown argument "${arg}".\n\n${INVENTORY_USAGE}`);
   }
   const options = parseOptions(shared, env);

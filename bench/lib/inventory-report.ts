@@ -2,14 +2,18 @@ import type { CpuUse } from './cpu-meter.js';
 import type { LedgerSummary } from './inventory-checks.js';
 import type { InventoryPhase } from './inventory-options.js';
 import type { Environment } from './report.js';
+import { formatStoreCommands, NOT_COUNTED, type StoreCommands } from './store-commands.js';
 import type { ThroughputSample } from './throughput.js';
 
 export type InventorySide = ThroughputSample & {
   readonly perSecond: number;
   readonly itemsPerSecond: number;
   readonly cpu: CpuUse;
-  /** Store commands per request by name: the gateway's own /metrics counter, the raw client's command monitor. */
-  readonly storeCommands: Readonly<Record<string, number>>;
+  /**
+   * Store commands per request by name: the gateway's own /metrics counter, the raw client's command monitor;
+   * null when the run did not count them.
+   */
+  readonly storeCommands: StoreCommands;
   /** The first failure's message, when a request failed. */
   readonly firstError: string | null;
 };
@@ -112,17 +116,20 @@ export function formatInventoryReport(report: InventoryReport): string {
     }
   }
 
-  lines.push('', "Store commands per item (gateway: its own mongodb_commands_total; raw sides: the bench driver's command monitor)");
-  for (const p of report.phases) {
-    const perItem = (side: InventorySide): string => {
-      const entries = Object.entries(side.storeCommands).sort(([a], [b]) => a.localeCompare(b));
-      const total = entries.reduce((sum, [, count]) => sum + count, 0) / p.itemsPerRequest;
-      return `${entries.map(([name, count]) => `${name} ${(count / p.itemsPerRequest).toFixed(2)}`).join(', ') || 'none'} (${total.toFixed(2)})`;
-    };
-    const sides = [['gateway', p.gateway], ['raw', p.raw], ['rawCas', p.rawCas], ['pattern', p.pattern]] as const;
-    sides.forEach(([name, side], i) => {
-      if (side) lines.push(`${(i === 0 ? p.name : '').padEnd(36)}  ${`${LABELS[name]}:`.padEnd(20)} ${perItem(side)}`);
-    });
+  if (report.phases.every((p) => p.gateway.storeCommands === null)) lines.push('', `Store commands per item: ${NOT_COUNTED}`);
+  else {
+    lines.push('', "Store commands per item (gateway: its own mongodb_commands_total; raw sides: the bench driver's command monitor)");
+    for (const p of report.phases) {
+      const perItem = (commands: StoreCommands): string => {
+        if (commands === null) return NOT_COUNTED;
+        const total = Object.values(commands).reduce((sum, count) => sum + count, 0) / p.itemsPerRequest;
+        return `${formatStoreCommands(commands, p.itemsPerRequest)} (${total.toFixed(2)})`;
+      };
+      const sides = [['gateway', p.gateway], ['raw', p.raw], ['rawCas', p.rawCas], ['pattern', p.pattern]] as const;
+      sides.forEach(([name, side], i) => {
+        if (side) lines.push(`${(i === 0 ? p.name : '').padEnd(36)}  ${`${LABELS[name]}:`.padEnd(20)} ${perItem(side.storeCommands)}`);
+      });
+    }
   }
 
   const cpuWidths = [36, 9, 9, 9, 7, 9, 9, 7];

@@ -1,5 +1,6 @@
 import type { CpuUse } from './cpu-meter.js';
 import type { LatencySummary } from './stats.js';
+import { formatStoreCommands, NOT_COUNTED, type StoreCommands } from './store-commands.js';
 import type { ThroughputSample } from './throughput.js';
 
 export interface Environment {
@@ -17,8 +18,11 @@ export interface Environment {
 export type ThroughputSide = ThroughputSample & {
   readonly perSecond: number;
   readonly cpu: CpuUse;
-  /** Store commands per request by name: counted by the gateway's metrics, by construction on the raw side. */
-  readonly storeCommands: Readonly<Record<string, number>>;
+  /**
+   * Store commands per request by name: counted by the gateway's metrics, by construction on the raw side; null
+   * when the run did not count them.
+   */
+  readonly storeCommands: StoreCommands;
 };
 
 export interface ThroughputResult {
@@ -80,9 +84,12 @@ function throughputTable(report: BenchReport): string[] {
 }
 
 function commandsTable(report: BenchReport): string[] {
-  const commands = (side: ThroughputSide): string =>
-    Object.entries(side.storeCommands).map(([name, count]) => `${name} ${count.toFixed(2)}`).join(', ') || 'none';
-  return ['', 'Store commands per request', ...report.throughput.map((t) => `${t.name.padEnd(34)}  gateway: ${commands(t.gateway)}; raw: ${commands(t.raw)}`)];
+  if (report.throughput.every((t) => t.gateway.storeCommands === null)) return ['', `Store commands per request: ${NOT_COUNTED}`];
+  return [
+    '',
+    'Store commands per request',
+    ...report.throughput.map((t) => `${t.name.padEnd(34)}  gateway: ${formatStoreCommands(t.gateway.storeCommands)}; raw: ${formatStoreCommands(t.raw.storeCommands)}`),
+  ];
 }
 
 /** Cores busy with other work above which a phase's figures are flagged as shared-machine figures. */
