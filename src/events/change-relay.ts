@@ -49,6 +49,9 @@ export const DEFAULT_CHANGE_RELAY_OPTIONS: ChangeRelayOptions = {
 /** Logged batches whose derivation and outbox clean-up may still be running while the next batch is logged. */
 const MAX_FINISHES_IN_FLIGHT = 4;
 
+/** Documents to drain, per collection: as their writer knew them, or null (to be read). */
+type DrainBatch = Map<string, [string, OutboxDocumentValue | null][]>;
+
 type Phase = { kind: 'stopped' } | { kind: 'following' } | { kind: 'leading'; epoch: number; nextSeq: number } | { kind: 'stopping' };
 
 /**
@@ -191,19 +194,28 @@ export class ChangeRelay {
     // Let the writes of this tick accumulate into one batch.
     await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.pending.size > 0 && this.phase.kind === 'leading') {
-      const [collection, documents] = this.pending.entries().next().value as [string, Map<string, OutboxDocumentValue | null>];
-      const batch: [string, OutboxDocumentValue | null][] = [];
-      for (const entry of documents) {
-        if (batch.length >= this.options.batchSize) break;
-        batch.push(entry);
+      // Up to batchSize documents across every collection with pending writes, so one append logs them all: a
+      // batch's derived values (available-to-sell) go out with the next batch of positions, not in a round trip
+      // of their own.
+      const batch: DrainBatch = new Map();
+      let size = 0;
+      for (const [collection, documents] of this.pending) {
+        const entries: [string, OutboxDocumentValue | null][] = [];
+        for (const entry of documents) {
+          if (size >= this.options.batchSize) break;
+          entries.push(entry);
+          size++;
+        }
+        for (const [id] of entries) documents.delete(id);
+        if (documents.size === 0) this.pending.delete(collection);
+        if (entries.length > 0) batch.set(collection, entries);
+        if (size >= this.options.batchSize) break;
       }
-      for (const [id] of batch) documents.delete(id);
-      if (documents.size === 0) this.pending.delete(collection);
       try {
-        await this.drainCarefullyOnConflict(collection, batch);
+        await this.drainCarefullyOnConflict(batch);
       } catch (error) {
-        if (error instanceof SequenceTakenError) for (const [id] of batch) this.enqueue(collection, id);
-        else this.logger.error({ err: error, collection }, 'change relay: draining failed; the repair scan retries');
+        if (error instanceof SequenceTakenError) for (const [collection, entries] of batch) for (const [id] of entries) this.enqueue(collection, id);
+        else this.logger.error({ err: error, collections: [...batch.keys()] }, 'change relay: draining failed; the repair scan retries');
       }
     }
   }
@@ -214,14 +226,14 @@ export class ChangeRelay {
    * another relay's sequence numbers), the log's head is re-read and the batch drained again, this time leaving
    * out what is already logged.
    */
-  private async drainCarefullyOnConflict(collection: string, batch: readonly (readonly [string, OutboxDocumentValue | null])[]): Promise<void> {
+  private async drainCarefullyOnConflict(batch: DrainBatch): Promise<void> {
     try {
-      await this.drain(collection, batch, false);
+      await this.drain(batch, false);
     } catch (error) {
       if (!(error instanceof SequenceTakenError)) throw error;
       this.collisionCount++;
       await this.onSequenceTaken();
-      await this.drain(collection, batch, true);
+      await this.drain(batch, true);
     }
   }
 
@@ -234,17 +246,24 @@ export class ChangeRelay {
    * Documents their writer knew whole are taken as known; the careful path reads every one (what a dead relay
    * left is only in the store).
    */
-  private async drain(collection: string, batch: readonly (readonly [string, OutboxDocumentValue | null])[], careful: boolean): Promise<void> {
+  private async drain(batch: DrainBatch, careful: boolean): Promise<void> {
     if (this.finishesInFlight >= MAX_FINISHES_IN_FLIGHT) await this.finishing;
     for (const id of this.finishedIds) this.awaitingClear.delete(id);
     this.finishedIds = [];
-    const finalize = this.sources.get(collection)!;
-    const known = careful ? [] : batch.flatMap(([, document]) => (document ? [document] : []));
-    const toRead = careful ? batch.map(([id]) => id) : batch.flatMap(([id, document]) => (document ? [] : [id]));
-    const read = toRead.length > 0 ? await this.log.readOutboxes(collection, toRead) : []; // only those with pending entries
-    const documents = known.length > 0 ? [...known, ...read] : read;
-    if (documents.length === 0) return;
-    const drafts: ChangeDraftValue[] = documents.flatMap((document) => finalize(document, document.outbox!));
+    const read = await Promise.all(
+      [...batch].map(async ([collection, entries]) => {
+        const known = careful ? [] : entries.flatMap(([, document]) => (document ? [document] : []));
+        const toRead = careful ? entries.map(([id]) => id) : entries.flatMap(([id, document]) => (document ? [] : [id]));
+        const stored = toRead.length > 0 ? await this.log.readOutboxes(collection, toRead) : []; // only those with pending entries
+        return { collection, documents: known.length > 0 ? [...known, ...stored] : stored };
+      }),
+    );
+    const sources = read.filter(({ documents }) => documents.length > 0);
+    if (sources.length === 0) return;
+    const drafts: ChangeDraftValue[] = sources.flatMap(({ collection, documents }) => {
+      const finalize = this.sources.get(collection)!;
+      return documents.flatMap((document) => finalize(document, document.outbox!));
+    });
     const logged = careful ? await this.log.loggedEventIds(drafts.map((d) => d.eventId)) : new Set<string>();
     const fresh = drafts.filter((d) => !logged.has(d.eventId) && !this.awaitingClear.has(d.eventId));
     const phase = this.phase;
@@ -260,7 +279,10 @@ export class ChangeRelay {
       void this.bus.publish(TOPICS.changes, encodeChanges(events));
       await failpoint('relay.after-publish');
     }
-    const cleared: DrainedOutbox[] = documents.map((document) => ({ id: document._id, version: Number(document['version']), entries: document.storedOutbox ?? [] }));
+    const cleared = sources.map(({ collection, documents }) => ({
+      collection,
+      drained: documents.map((document): DrainedOutbox => ({ id: document._id, version: Number(document['version']), entries: document.storedOutbox ?? [] })),
+    }));
     this.finishesInFlight++;
     this.finishing = this.finishing.then(async () => {
       try {
@@ -268,11 +290,11 @@ export class ChangeRelay {
         // of them (logged now or by a relay that died): a crash in between derives again, and an unchanged value
         // writes nothing.
         for (const deriver of this.derivers) await deriver.derive(drafts);
-        await this.log.removeDrained(collection, cleared);
+        await Promise.all(cleared.map(({ collection, drained }) => this.log.removeDrained(collection, drained)));
       } catch (error) {
         // The entries stay in their outboxes; the repair scan brings them back, and the log's unique eventId
         // index turns the second append into the careful path, which derives and clears them.
-        this.logger.error({ err: error, collection }, 'change relay: finishing a batch failed; the repair scan retries');
+        this.logger.error({ err: error, collections: cleared.map(({ collection }) => collection) }, 'change relay: finishing a batch failed; the repair scan retries');
       } finally {
         this.finishesInFlight--;
         for (const event of events) this.finishedIds.push(event.eventId);

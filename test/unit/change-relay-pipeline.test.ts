@@ -21,7 +21,7 @@ function deferred() {
  */
 function memoryLog() {
   const logged: ChangeEventValue[] = [];
-  const documents = new Map<string, { _id: string; version: number; outbox: OutboxEntryValue[] }>();
+  const documents = new Map<string, { _id: string; collection: string; version: number; outbox: OutboxEntryValue[] }>();
   const appends: string[][] = [];
   const reads: string[][] = [];
   const log = {
@@ -31,13 +31,13 @@ function memoryLog() {
     advanceHead: async () => undefined,
     headSeq: async () => logged.length,
     purgeLoggedBefore: async () => 0,
-    pendingOutboxIds: async () => [...documents.values()].filter((d) => d.outbox.length > 0).map((d) => d._id),
-    readOutboxes: async (_collection: string, ids: readonly string[]): Promise<OutboxDocumentValue[]> => {
+    pendingOutboxIds: async (collection: string) => [...documents.values()].filter((d) => d.collection === collection && d.outbox.length > 0).map((d) => d._id),
+    readOutboxes: async (collection: string, ids: readonly string[]): Promise<OutboxDocumentValue[]> => {
       reads.push([...ids]);
       return ids.flatMap((id) => {
         const document = documents.get(id);
         // As the repository: documents without pending entries are left out.
-        return document && document.outbox.length > 0 ? [{ ...structuredClone(document), storedOutbox: structuredClone(document.outbox) }] : [];
+        return document && document.collection === collection && document.outbox.length > 0 ? [{ ...structuredClone(document), storedOutbox: structuredClone(document.outbox) }] : [];
       });
     },
     loggedEventIds: async (eventIds: readonly string[]) => new Set(logged.filter((e) => eventIds.includes(e.eventId)).map((e) => e.eventId)),
@@ -55,8 +55,9 @@ function memoryLog() {
       }
     },
   } as unknown as ChangeLogRepository;
-  const write = (id: string, eventId: string): OutboxEntryValue => {
-    const document = documents.get(id) ?? { _id: id, version: 0, outbox: [] };
+  /** Ids are unique across collections here. */
+  const write = (id: string, eventId: string, collection = COLLECTION): OutboxEntryValue => {
+    const document = documents.get(id) ?? { _id: id, collection, version: 0, outbox: [] };
     const entry = { id: eventId, at: new Date(), origin: systemOrigin('API') };
     document.version++;
     document.outbox.push(entry);
@@ -131,6 +132,36 @@ describe('the change relay pipeline', () => {
       expect(reads).toEqual([['P1']]);
       expect(logged.map((e) => e.eventId)).toEqual(['e1', 'e2', 'e3']);
       expect(relay.collisions).toBe(0);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it("logs the writes of several collections in one append, and clears each collection's outboxes", async () => {
+    const { log, logged, documents, appends, write } = memoryLog();
+    const signal = new OutboxSignal();
+    const cleared: string[] = [];
+    const removeDrained = async (collection: string, drained: readonly DrainedOutbox[]): Promise<void> => {
+      cleared.push(collection);
+      await log.removeDrained(collection, drained);
+    };
+    const clearing = { ...log, removeDrained } as unknown as ChangeLogRepository;
+    const sources = [COLLECTION, 'derived'].map((collection) => ({ entity: 'Product' as const, collection, finalize }));
+    const relay = new ChangeRelay(clearing, sources, signal, new InProcessEventBus({ logger }), [], { ...DEFAULT_CHANGE_RELAY_OPTIONS, scanIntervalMs: 3_600_000 }, logger);
+    await relay.start();
+    try {
+      write('P1', 'e1');
+      signal.notify(COLLECTION, 'P1');
+      write('D1', 'e2', 'derived');
+      signal.notify('derived', 'D1');
+      await relay.flush();
+      expect(appends).toEqual([['e1', 'e2']]);
+      expect(logged.map((e) => [e.seq, e.eventId])).toEqual([
+        [1, 'e1'],
+        [2, 'e2'],
+      ]);
+      expect(cleared.sort()).toEqual(['derived', COLLECTION].sort());
+      expect([...documents.values()].every((document) => document.outbox.length === 0)).toBe(true);
     } finally {
       await relay.stop();
     }
