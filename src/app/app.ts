@@ -70,9 +70,14 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
     changeHub: changeFeed?.hub ?? null,
     idempotency: { retentionMs: config.idempotencyRetentionMs, leaseMs: config.idempotencyLeaseMs },
     apiKeys: { cacheTtlMs: config.authCacheTtlMs },
+    locationCacheTtlMs: config.locationCacheTtlMs,
     // A reservation untouched for longer than a request may hold its idempotency key was abandoned.
     reservations: { staleAfterMs: config.idempotencyLeaseMs },
     inventoryReset: config.inventoryReset,
+  });
+  // Another replica changed a location: this one's adjustments read it again (LocationDirectory).
+  changeFeed?.feed.listen((event) => {
+    if (event.entity === 'Location') services.locationDirectory.invalidate([event.key]);
   });
   return {
     config,

@@ -5,6 +5,7 @@ import { ApiKeyService, DEFAULT_API_KEY_OPTIONS, type ApiKeyOptions } from './ac
 import { ProductService } from './catalog/product.service.js';
 import { SkuService } from './catalog/sku.service.js';
 import { ChannelService } from './channel/channel.service.js';
+import { LocationDirectory } from './channel/location-directory.js';
 import { LocationService } from './channel/location.service.js';
 import { SkuMappingService } from './channel/sku-mapping.service.js';
 import { DEFAULT_IDEMPOTENCY_OPTIONS, IdempotencyService, type IdempotencyOptions } from './common/idempotency.service.js';
@@ -20,6 +21,8 @@ export interface Services {
   readonly products: ProductService;
   readonly skus: SkuService;
   readonly locations: LocationService;
+  /** Locations as the stock write paths read them, cached; the gateway drops entries on the change feed's Location events. */
+  readonly locationDirectory: LocationDirectory;
   readonly channels: ChannelService;
   readonly skuMappings: SkuMappingService;
   readonly priceLists: PriceListService;
@@ -37,24 +40,30 @@ export interface ServiceOptions {
   readonly apiKeys?: ApiKeyOptions;
   readonly reservations?: ReservationOptions;
   readonly inventoryReset?: InventoryResetOptions;
+  /** How long a replica uses a location it read (LocationDirectory); default 5 s, 0 reads it every time. */
+  readonly locationCacheTtlMs?: number;
   /** This process's change streams; null where nothing is served (CLI): subscriptions then fail clearly. */
   readonly changeHub?: SubscriptionHub | null;
 }
 
+export const DEFAULT_LOCATION_CACHE_TTL_MS = 5_000; // 5 seconds
+
 /** The one place where services and their default options are wired together. */
 export function createServices(repositories: Repositories, options: ServiceOptions = {}): Services {
   const idempotency = new IdempotencyService(repositories.idempotency, options.idempotency ?? DEFAULT_IDEMPOTENCY_OPTIONS);
+  const locationDirectory = new LocationDirectory(repositories.locations, { ttlMs: options.locationCacheTtlMs ?? DEFAULT_LOCATION_CACHE_TTL_MS });
   return {
     products: new ProductService(repositories.products, idempotency),
     skus: new SkuService(repositories.skus, repositories.products, idempotency),
-    locations: new LocationService(repositories.locations, idempotency),
+    locations: new LocationService(repositories.locations, locationDirectory, idempotency),
+    locationDirectory,
     channels: new ChannelService(repositories.channels, repositories.locations, idempotency),
     skuMappings: new SkuMappingService(repositories.skuMappings, repositories.skus, repositories.channels, idempotency),
     priceLists: new PriceListService(repositories.priceLists, repositories.channels, idempotency),
     prices: new PriceService(repositories.prices, repositories.priceHistory, repositories.priceLists, repositories.skus, repositories.channels, idempotency),
     apiKeys: new ApiKeyService(repositories.apiKeys, repositories.channels, options.apiKeys ?? DEFAULT_API_KEY_OPTIONS),
     idempotency,
-    inventory: new InventoryService(repositories.inventoryPositions, repositories.inventoryMovements, repositories.skus, repositories.locations, repositories.channels, idempotency),
+    inventory: new InventoryService(repositories.inventoryPositions, repositories.inventoryMovements, repositories.skus, locationDirectory, repositories.channels, idempotency),
     reservations: new ReservationService(repositories.reservations, repositories.inventoryPositions, repositories.skus, repositories.channels, new PositionWriter(repositories.inventoryPositions, repositories.inventoryMovements), idempotency, options.reservations ?? { staleAfterMs: (options.idempotency ?? DEFAULT_IDEMPOTENCY_OPTIONS).leaseMs }),
     inventoryReset: new InventoryResetService(
       { jobs: repositories.inventoryResetJobs, positions: repositories.inventoryPositions, movements: repositories.inventoryMovements, skus: repositories.skus, locations: repositories.locations },

@@ -190,6 +190,22 @@ describe('change feed across three replicas and one Redis', () => {
     catalog.stop();
   });
 
+  it("applies a location's new negative-stock policy on the other replicas once their feed brings the change", async () => {
+    await erp(upsertLocations, { input: [{ code: 'L-NEG', name: 'L-NEG', kind: 'STORE', region: 'EU', timezone: 'UTC' }] });
+    await erp(upsertSkus, { input: [{ code: 'S-NEG', productCode: 'P', title: 'S-NEG' }] });
+    const onB = graphqlClient(gateways[1]!.url, keys.erp);
+    const sell = async (key: string) => (await onB(adjustInventory, { items: [{ sku: 'S-NEG', location: 'L-NEG', delta: -1, reason: 'SALE' }], key })).data?.adjustInventory;
+    // B reads L-NEG (policy REJECT) and keeps it.
+    expect(await sell('neg-1')).toMatchObject({ items: [{ outcome: 'REJECTED', error: { __typename: 'NegativeStockError' } }] });
+    const from = await head();
+    const catalogOnB = record<CatalogChangedView>(feedOn(1, keys.erp), CATALOG_CHANGED, {}, from);
+    await erp(upsertLocations, { input: [{ code: 'L-NEG', negativeStockPolicy: 'ALLOW' }] }); // through replica A
+    // B's feed drops L-NEG before its subscribers hear of the change.
+    await catalogOnB.until((events) => events.some((event) => event.entity === 'LOCATION' && event.key === 'L-NEG'));
+    expect(await sell('neg-2')).toMatchObject({ items: [{ outcome: 'APPLIED', position: { onHand: -1 } }] });
+    catalogOnB.stop();
+  });
+
   it.each([
     ['an unknown channel', { channel: 'NOPE' }, null, 'NOT_FOUND'],
     ['more than 500 SKUs', { channel: 'WEB', skus: Array.from({ length: 501 }, (_, i) => `S-${i}`) }, null, 'BAD_USER_INPUT'],

@@ -8,6 +8,7 @@ import type { IdempotencyService } from '../common/idempotency.service.js';
 import type { RequestContext } from '../common/request-context.js';
 import { applyUpserts, loadByKey, type UpsertPlan } from '../common/versioned-upsert.js';
 import type { LocationRecord } from './channel.types.js';
+import type { LocationDirectory } from './location-directory.js';
 import { locationBatchSchema, type LocationItem } from './channel.validation.js';
 
 const plan: UpsertPlan<LocationRecord, LocationItem> = {
@@ -27,6 +28,7 @@ const plan: UpsertPlan<LocationRecord, LocationItem> = {
 export class LocationService {
   constructor(
     private readonly locations: LocationRepository,
+    private readonly directory: LocationDirectory,
     private readonly idempotency: IdempotencyService,
   ) {}
 
@@ -38,8 +40,18 @@ export class LocationService {
     return this.locations.listAll(includeArchived ?? false);
   }
 
-  upsert(ctx: RequestContext, input: unknown, idempotencyKey: string | null | undefined): Promise<BatchOutcome<LocationRecord>> {
+  async upsert(ctx: RequestContext, input: unknown, idempotencyKey: string | null | undefined): Promise<BatchOutcome<LocationRecord>> {
     assertUnboundKey(ctx.caller, 'change locations');
+    try {
+      return await this.runUpsert(ctx, input, idempotencyKey);
+    } finally {
+      // Whatever the outcome (a write may have landed before a failure): this replica's next adjustment reads
+      // the locations again; other replicas hear of it through the change feed.
+      this.directory.invalidate();
+    }
+  }
+
+  private runUpsert(ctx: RequestContext, input: unknown, idempotencyKey: string | null | undefined): Promise<BatchOutcome<LocationRecord>> {
     return runBatchMutation(ctx, this.idempotency, {
       operation: 'upsertLocations',
       idempotencyKey,

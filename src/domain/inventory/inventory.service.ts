@@ -3,7 +3,6 @@ import pMap from 'p-map';
 import type { ChannelRepository } from '../../store/repositories/channel.repository.js';
 import type { InventoryMovementRepository } from '../../store/repositories/inventory-movement.repository.js';
 import type { InventoryPositionRepository } from '../../store/repositories/inventory-position.repository.js';
-import type { LocationRepository } from '../../store/repositories/location.repository.js';
 import type { SkuRepository } from '../../store/repositories/sku.repository.js';
 import { assertChannelAccess } from '../access/channel-access.js';
 import { MAX_BATCH_ITEMS } from '../common/batch.js';
@@ -13,6 +12,7 @@ import type { IdempotencyService } from '../common/idempotency.service.js';
 import { pageRequest, type Page } from '../common/pagination.js';
 import type { RequestContext } from '../common/request-context.js';
 import type { LocationRecord } from '../channel/channel.types.js';
+import type { LocationDirectory } from '../channel/location-directory.js';
 import { availabilityOf } from './availability.js';
 import { decideAdjustment, decideSet } from './inventory-decisions.js';
 import { positionKey, positionView, type InventoryBatchOutcome, type InventoryItemOutcomeRecord, type InventoryMovementRecord, type InventoryPositionFilter, type InventoryPositionRecord, type SkuAvailabilityRecord } from './inventory.types.js';
@@ -29,7 +29,7 @@ export class InventoryService {
     private readonly positions: InventoryPositionRepository,
     private readonly movements: InventoryMovementRepository,
     private readonly skus: SkuRepository,
-    private readonly locations: LocationRepository,
+    private readonly locations: LocationDirectory,
     private readonly channels: ChannelRepository,
     private readonly idempotency: IdempotencyService,
   ) {
