@@ -194,9 +194,9 @@ export class ChangeRelay {
     // Let the writes of this tick accumulate into one batch.
     await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.pending.size > 0 && this.phase.kind === 'leading') {
-      // Up to batchSize documents across every collection with pending writes, so one append logs them all: a
-      // batch's derived values (available-to-sell) go out with the next batch of positions, not in a round trip
-      // of their own.
+      // Up to batchSize documents across every collection with pending writes, logged in one append: when the
+      // relay is behind, positions and the values derived from the batch before (available-to-sell) are pending
+      // together, and an append of their own each would cost a round trip more.
       const batch: DrainBatch = new Map();
       let size = 0;
       for (const [collection, documents] of this.pending) {

@@ -15,13 +15,12 @@ export interface LocationDirectoryOptions {
  * every adjustment names its locations, a deployment has hundreds at most, and they change rarely, while reading
  * them was one of the six store commands of a single adjustment.
  *
- * How fresh: an upsert through this process drops its codes at once; an upsert through another replica drops
- * them when this replica's change feed delivers its Location event (the gateway wires {@link invalidate} to the
- * feed); whatever happens (a process without a feed, a feed catching up), an entry is read again after `ttlMs`.
- * Codes not found are never kept, so a location created a moment ago is found at once.
+ * How fresh: an upsert through this process empties it at once; an upsert through another replica drops the
+ * location when this replica's change feed delivers its Location event (the gateway wires {@link invalidate} to
+ * the feed); whatever happens (a process without a feed, a feed catching up), an entry is read again after
+ * `ttlMs`. Codes not found are never kept, so a location created a moment ago is found at once.
  *
- * A small map with a deadline per entry rather than lru-cache's own `ttl`: a read that started before an
- * invalidation must not store what it read, and tests set the clock.
+ * Deadlines of its own rather than lru-cache's `ttl`, which reads `performance.now()`: tests set the clock.
  */
 export class LocationDirectory {
   private readonly cache = new LRUCache<string, { readonly record: LocationRecord; readonly until: number }>({ max: MAX_ENTRIES });
