@@ -4,6 +4,7 @@ import type { ChangeEventValue } from '../domain/changes/change-event.js';
 import type { RequestContext } from '../domain/common/request-context.js';
 import { stableStringify } from '../domain/common/stable-stringify.js';
 import { isChangeStream, SlowConsumerError, type DirectSink } from '../events/subscription-hub.js';
+import { allocTextFrame } from './ws-frames.js';
 
 /** Close code for a socket whose subscriber fell too far behind: reconnect and resume with since (docs/client.md). */
 export const SLOW_CONSUMER_CLOSE_CODE = 4429;
@@ -19,9 +20,14 @@ export interface SubscriptionSocket {
   readonly bufferedAmount: number;
   readonly readyState: number;
   close(code: number, reason: string): void;
-  send(data: string, callback: (error?: Error) => void): void;
-  /** The `ws` socket's TCP socket (not public API of `ws`, hence optional): corked while an event fans out. */
-  readonly _socket?: { cork(): void; uncork(): void } | null;
+  send(data: Buffer, options: { readonly binary: false }, callback: (error?: Error) => void): void;
+  /** The extensions negotiated (`ws`): frames are written whole only without any (no compression). */
+  readonly extensions?: string;
+  /**
+   * The `ws` socket's TCP socket (not public API of `ws`, hence optional): corked while an event fans out, and
+   * where frames built whole ({@link allocTextFrame}) are written.
+   */
+  readonly _socket?: { cork(): void; uncork(): void; write(data: Buffer): boolean } | null;
 }
 
 /**
@@ -49,13 +55,21 @@ export interface SubscriberChannel {
 
 const ignoreSendError = (): void => undefined;
 
+/** Frames handed to `ws` are bytes, but graphql-ws speaks text frames: a binary one reaches a browser as a Blob. */
+const TEXT_FRAME = { binary: false } as const;
+
+const CLOSING_BRACE = 0x7d;
+
 /** WebSocket.OPEN. */
 const OPEN = 1;
 
-/** One execution shared by a group: the result, and its JSON when it can be sent as is (no errors to format). */
+/**
+ * One execution shared by a group: the result, and its JSON as UTF-8 when it can be sent as is (no errors to
+ * format). Encoded once per group: each subscriber's frame is a copy of these bytes inside its own header and id.
+ */
 interface SharedResult {
   readonly result: ExecutionResult;
-  readonly json: string | null;
+  readonly payload: Buffer | null;
 }
 
 interface Group {
@@ -150,6 +164,7 @@ class GroupMember implements AsyncIterableIterator<ExecutionResult>, DirectSink 
   private left = false;
   private ended = false;
   private readonly framePrefix: string;
+  private readonly framePrefixBytes: number;
 
   constructor(
     private readonly host: MemberHost,
@@ -159,6 +174,7 @@ class GroupMember implements AsyncIterableIterator<ExecutionResult>, DirectSink 
     private readonly channel: SubscriberChannel | null,
   ) {
     this.framePrefix = channel ? `{"id":${JSON.stringify(channel.id)},"type":"next","payload":` : '';
+    this.framePrefixBytes = Buffer.byteLength(this.framePrefix);
   }
 
   async next(): Promise<IteratorResult<ExecutionResult>> {
@@ -175,8 +191,8 @@ class GroupMember implements AsyncIterableIterator<ExecutionResult>, DirectSink 
         }
         const pending = this.run(step.value);
         const shared = pending instanceof Promise ? await pending : pending;
-        if (!this.channel || shared.json === null) return { value: shared.result, done: false };
-        this.send(shared.json);
+        if (!this.channel || shared.payload === null) return { value: shared.result, done: false };
+        this.send(shared.payload);
       }
     } catch (error) {
       this.leave();
@@ -207,8 +223,8 @@ class GroupMember implements AsyncIterableIterator<ExecutionResult>, DirectSink 
       return true;
     }
     const shared = this.run(event);
-    if (shared instanceof Promise || shared.json === null) return false;
-    this.send(shared.json);
+    if (shared instanceof Promise || shared.payload === null) return false;
+    this.send(shared.payload);
     return true;
   }
 
@@ -222,7 +238,7 @@ class GroupMember implements AsyncIterableIterator<ExecutionResult>, DirectSink 
     const known = group.results.get(event.seq);
     if (known) return known;
     const settle = (result: ExecutionResult): SharedResult => {
-      const value = { result, json: result.errors ? null : JSON.stringify(result) };
+      const value = { result, payload: result.errors ? null : Buffer.from(JSON.stringify(result)) };
       // Kept for the other members only: a group of one would hold each result until its next event, long
       // enough to be promoted, and 10,000 such groups turned that into major collections mid-fan-out.
       if (group.members > 1 && (group.settled?.seq ?? -1) < event.seq) group.settled = { seq: event.seq, shared: value };
@@ -236,12 +252,20 @@ class GroupMember implements AsyncIterableIterator<ExecutionResult>, DirectSink 
   }
 
   /** Sends an error-free result as this subscriber's `next` frame. */
-  private send(json: string): void {
+  private send(payload: Buffer): void {
     const socket = this.channel?.socket;
     if (this.ended || !socket || socket.readyState !== OPEN) return;
     corkUntilNextTurn(socket);
-    // A failed send means the socket is closing: graphql-ws ends the operation on close.
-    socket.send(this.framePrefix + json + '}', ignoreSendError);
+    const { frame, bodyOffset } = allocTextFrame(this.framePrefixBytes + payload.length + 1);
+    frame.write(this.framePrefix, bodyOffset);
+    payload.copy(frame, bodyOffset + this.framePrefixBytes);
+    frame[frame.length - 1] = CLOSING_BRACE;
+    const tcp = socket._socket;
+    // Without extensions `ws` writes every message to the socket at once, so a frame written here lands in the
+    // same order as graphql-ws's own messages; with one (compression) `ws` may queue, and must frame it itself.
+    // A failed write means the socket is closing: graphql-ws ends the operation on close.
+    if (tcp && socket.extensions === '') tcp.write(frame);
+    else socket.send(frame.subarray(bodyOffset), TEXT_FRAME, ignoreSendError);
   }
 
   private overBuffered(): boolean {

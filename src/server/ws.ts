@@ -37,7 +37,9 @@ export interface WebSocketDeps {
  * key is closed with 4403 Forbidden before any operation runs.
  */
 export function attachWebSocketServer(deps: WebSocketDeps) {
-  const wss = new WebSocketServer({ server: deps.httpServer, path: '/graphql', maxPayload: deps.limits.maxBodyBytes });
+  // No compression (ws's default, said out loud): subscription results are written as whole frames, which only
+  // an uncompressed socket takes (subscription-execution.ts), and 10,000 deflates per change would cost more.
+  const wss = new WebSocketServer({ server: deps.httpServer, path: '/graphql', maxPayload: deps.limits.maxBodyBytes, perMessageDeflate: false });
   const rules = [...specifiedRules, ...limitRules(deps.limits), ...(deps.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   // The key presented in connection_init, re-checked (through the auth cache) for every operation, so a revoked
   // key stops working on open sockets too.

@@ -36,6 +36,14 @@ const attached = async (hub: SubscriptionHub, count: number) => {
   while (hub.liveStreams < count) await new Promise((resolve) => setImmediate(resolve));
 };
 
+/** A socket's send that keeps each frame as text, and checks it goes out as a text frame (graphql-ws speaks text). */
+function textFrames(sent: string[]): SubscriptionSocket['send'] {
+  return (data, options) => {
+    expect(options.binary).toBe(false);
+    sent.push(data.toString('utf8'));
+  };
+}
+
 describe('the hub index', () => {
   it('offers an event only to the streams under its SKU and to those that asked for every SKU of its kind', async () => {
     const listeners = new Set<ChangeListener>();
@@ -78,17 +86,17 @@ describe('slow consumers', () => {
     schema.getSubscriptionType()!.getFields()['changed']!.subscribe = () => hub.open({ matches: () => true, since: null });
     schema.getSubscriptionType()!.getFields()['changed']!.resolve = (e: ChangeEventValue) => e.seq;
     const sent: string[] = [];
-    const socket = { bufferedAmount: 0, readyState: 1, close: () => undefined, send: (data: string) => sent.push(data) } satisfies SubscriptionSocket;
+    const socket = { bufferedAmount: 0, readyState: 1, close: () => undefined, send: textFrames(sent) } satisfies SubscriptionSocket;
     const grouped = new GroupedSubscriptions(1_000, pino({ level: 'silent' }));
     const args = { schema, document: parse('subscription { changed }'), contextValue: { caller: { scopes: [], channels: [] } } };
-    const streams = await Promise.all(['a', 'b'].map(async (id) => (await grouped.subscribe(args, { socket, id })) as AsyncIterableIterator<unknown>));
+    const streams = await Promise.all(['a', 'bé-ü'].map(async (id) => (await grouped.subscribe(args, { socket, id })) as AsyncIterableIterator<unknown>));
     const pending = streams.map((stream) => stream.next());
     await attached(hub, 2);
     emit();
     emit();
     while (sent.length < 4) await new Promise((resolve) => setImmediate(resolve));
     const frames = sent.map((frame) => JSON.parse(frame) as { id: string });
-    for (const id of ['a', 'b']) {
+    for (const id of ['a', 'bé-ü']) {
       expect(frames.filter((frame) => frame.id === id)).toEqual([
         { id, type: 'next', payload: { data: { changed: 1 } } },
         { id, type: 'next', payload: { data: { changed: 2 } } },
@@ -107,7 +115,7 @@ describe('slow consumers', () => {
     // Event 2 resolves asynchronously, so the group's result for it is a promise: that event takes the iterator.
     schema.getSubscriptionType()!.getFields()['changed']!.resolve = (e: ChangeEventValue) => (executions++, e.seq === 2 ? Promise.resolve(2) : e.seq);
     const sent: string[] = [];
-    const socket = { bufferedAmount: 0, readyState: 1, close: () => undefined, send: (data: string) => sent.push(data) } satisfies SubscriptionSocket;
+    const socket = { bufferedAmount: 0, readyState: 1, close: () => undefined, send: textFrames(sent) } satisfies SubscriptionSocket;
     const grouped = new GroupedSubscriptions(1_000, pino({ level: 'silent' }));
     const args = { schema, document: parse('subscription { changed }'), contextValue: { caller: { scopes: [], channels: [] } } };
     const streams = await Promise.all(['a', 'b'].map(async (id) => (await grouped.subscribe(args, { socket, id })) as AsyncIterableIterator<unknown>));
@@ -141,7 +149,7 @@ describe('slow consumers', () => {
     let source = hub.open({ matches: () => true, since: null });
     const closed: number[] = [];
     const sent: string[] = [];
-    const socket = { bufferedAmount: 0, readyState: 1, close: (code: number) => closed.push(code), send: (data: string) => sent.push(data) } satisfies SubscriptionSocket;
+    const socket = { bufferedAmount: 0, readyState: 1, close: (code: number) => closed.push(code), send: textFrames(sent) } satisfies SubscriptionSocket;
     const grouped = new GroupedSubscriptions(1_000, pino({ level: 'silent' }));
     const args = { schema, document: parse('subscription { changed }'), contextValue: { caller: { scopes: [], channels: [] } } };
     const stream = (await grouped.subscribe(args, { socket, id: 'op-1' })) as AsyncIterableIterator<unknown>;
