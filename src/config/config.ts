@@ -18,7 +18,7 @@ const envSchema = z
     MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'expected a database name (letters, digits, _ and -)').default('retail_sync'),
     DATA_DIR: z.string().min(1).default('.data'),
     // Off by default: the driver's command monitoring copies every command and decodes every reply a second time
-    // (measured: 8-10% of a writer replica's CPU, BENCHMARKS.md); mongodb_commands_total only counts while it is on.
+    // (measured: 7–10% of a writer replica's CPU, BENCHMARKS.md); mongodb_commands_total only counts while it is on.
     MONGODB_COMMAND_METRICS: boolean.default(false),
     SEED_DEMO_DATA: boolean.optional(),
     INTROSPECTION: boolean.optional(),

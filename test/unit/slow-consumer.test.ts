@@ -6,6 +6,7 @@ import type { ChangeFeed, ChangeListener } from '../../src/events/change-feed.js
 import { SlowConsumerError, streamKey, SubscriptionHub } from '../../src/events/subscription-hub.js';
 import { GroupedSubscriptions, SLOW_CONSUMER_CLOSE_CODE, type SubscriptionSocket } from '../../src/server/subscription-execution.js';
 import type { ChangeLogRepository } from '../../src/store/repositories/change-log.repository.js';
+import { readFrames } from '../utils/ws-frames.js';
 
 const event = (seq: number): ChangeEventValue => ({ seq, eventId: `e${seq}`, entity: 'Product', key: 'P', version: seq, at: new Date(0), origin: systemOrigin('API'), sku: null, location: null, channels: null, data: {}, loggedAt: new Date(0) });
 
@@ -79,14 +80,19 @@ describe('slow consumers', () => {
     expect(hub.size).toBe(0);
   });
 
-  it('sends error-free results straight to the socket as graphql-ws next frames, serialised once per group', async () => {
+  it.each([
+    ['through ws.send', false],
+    ['as whole frames written to the uncompressed TCP socket', true],
+  ])('sends error-free results straight to the socket as graphql-ws next frames, serialised once per group (%s)', async (_, whole) => {
     const schema = buildSchema('type Query { ok: Boolean } type Subscription { changed: Int }');
     const { feed, listeners, emit } = fakeFeed();
     const hub = new SubscriptionHub(feed, emptyLog, { maxQueuedEvents: 10, replayBatch: 10 });
     schema.getSubscriptionType()!.getFields()['changed']!.subscribe = () => hub.open({ matches: () => true, since: null });
     schema.getSubscriptionType()!.getFields()['changed']!.resolve = (e: ChangeEventValue) => e.seq;
     const sent: string[] = [];
-    const socket = { bufferedAmount: 0, readyState: 1, close: () => undefined, send: textFrames(sent) } satisfies SubscriptionSocket;
+    const written: Buffer[] = [];
+    const tcp = { cork: () => undefined, uncork: () => undefined, write: (data: Buffer) => written.push(data) > 0 };
+    const socket = { bufferedAmount: 0, readyState: 1, close: () => undefined, send: textFrames(sent), ...(whole ? { extensions: '', _socket: tcp } : {}) } satisfies SubscriptionSocket;
     const grouped = new GroupedSubscriptions(1_000, pino({ level: 'silent' }));
     const args = { schema, document: parse('subscription { changed }'), contextValue: { caller: { scopes: [], channels: [] } } };
     const streams = await Promise.all(['a', 'bé-ü'].map(async (id) => (await grouped.subscribe(args, { socket, id })) as AsyncIterableIterator<unknown>));
@@ -94,7 +100,13 @@ describe('slow consumers', () => {
     await attached(hub, 2);
     emit();
     emit();
-    while (sent.length < 4) await new Promise((resolve) => setImmediate(resolve));
+    while (sent.length + written.length < 4) await new Promise((resolve) => setImmediate(resolve));
+    if (whole) {
+      expect(sent).toEqual([]);
+      const messages = await readFrames(Buffer.concat(written));
+      expect(messages.every((message) => !message.isBinary)).toBe(true);
+      sent.push(...messages.map((message) => message.text));
+    } else expect(written).toEqual([]);
     const frames = sent.map((frame) => JSON.parse(frame) as { id: string });
     for (const id of ['a', 'bé-ü']) {
       expect(frames.filter((frame) => frame.id === id)).toEqual([
