@@ -54,6 +54,17 @@ export async function startCatalogGateway(name: string, env: Record<string, stri
   };
 }
 
+/**
+ * What the retention (24 hours at least) does to an idempotency key: it expires in place, and the sweeper may not
+ * have removed it yet. The store's clock cannot be moved, so the record's expiry is.
+ */
+export async function expireIdempotencyKey(fixture: CatalogGateway, key: string): Promise<void> {
+  const keys = fixture.app.store.connection.collection('idempotency_keys');
+  const ids = (await keys.find({}, { projection: { _id: 1 } }).toArray()).map(({ _id }) => String(_id)).filter((id) => id.endsWith(`:${key}`));
+  if (ids.length !== 1) throw new Error(`expected one idempotency record for key "${key}", found ${ids.length}`);
+  await keys.updateOne({ _id: ids[0] } as never, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+}
+
 /** Creates the storefront key once channel WEB exists (keys may only name existing channels). */
 export async function bindStorefront(fixture: CatalogGateway): Promise<void> {
   (fixture.keys as { storefront: string }).storefront = await createKey(fixture.app, 'storefront-web', ['catalog:read'], ['WEB']);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphqlClient, type GraphqlClient } from '../utils/graphql-client.js';
 import { createKey } from '../utils/test-store.js';
-import { startCatalogGateway, type CatalogGateway } from './fixture.js';
+import { expireIdempotencyKey, startCatalogGateway, type CatalogGateway } from './fixture.js';
 import { adjustInventory, availableToSell, inventoryMovements, inventoryPosition, inventoryPositions, setInventory, type InventoryItemView, type InventoryResult } from './inventory-operations.js';
 import { upsertChannels, upsertLocations, upsertProducts, upsertSkus } from './operations.js';
 
@@ -26,7 +26,7 @@ beforeAll(async () => {
     ],
   });
   await admin(upsertProducts, { input: [{ code: 'P', title: 'Tee' }] });
-  await admin(upsertSkus, { input: ['S-1', 'S-2', 'S-3', 'S-4'].map((code) => ({ code, productCode: 'P', title: code })) });
+  await admin(upsertSkus, { input: ['S-1', 'S-2', 'S-3', 'S-4', 'S-5'].map((code) => ({ code, productCode: 'P', title: code })) });
   erp = graphqlClient(fx.gateway.url, await createKey(fx.app, 'erp', ['catalog:read', 'inventory:read', 'inventory:write']));
   pos = graphqlClient(fx.gateway.url, await createKey(fx.app, 'pos', ['inventory:read', 'inventory:write'], ['POS']));
 });
@@ -102,6 +102,21 @@ describe('adjustInventory', () => {
   it('writes nothing for a zero delta', async () => {
     const result = items((await erp(adjustInventory, { items: [{ sku: 'S-3', location: 'L-ALLOW', delta: 0, reason: 'CORRECTION' }], key: 'a-6' })).data?.adjustInventory);
     expect(result[0]).toMatchObject({ outcome: 'UNCHANGED', movement: null });
+  });
+
+  it('applies a key used again after its retention as a new request, with a movement of its own', async () => {
+    const restock = { items: [{ sku: 'S-5', location: 'L-ALLOW', delta: 4, reason: 'RECEIPT' }], key: 'daily-restock' };
+    const first = items((await erp(adjustInventory, restock)).data?.adjustInventory);
+    await expireIdempotencyKey(fx, 'daily-restock');
+    // The next day's restock under the same key, on a position whose recent operations still hold the first one.
+    const nextDay = (await erp(adjustInventory, restock)).data?.adjustInventory;
+    expect(first[0]).toMatchObject({ outcome: 'APPLIED', position: { onHand: 4 } });
+    expect(nextDay).toMatchObject({ replayed: false, items: [{ outcome: 'APPLIED', position: { onHand: 8 }, movement: { onHandBefore: 4, onHandAfter: 8 } }] });
+    const ledger = (await erp(inventoryMovements, { sku: 'S-5', location: 'L-ALLOW' })).data?.inventoryMovements;
+    expect(ledger?.nodes.map((movement) => [movement.idempotencyKey, movement.onHandBefore, movement.onHandAfter])).toEqual([
+      ['daily-restock', 0, 4],
+      ['daily-restock', 4, 8],
+    ]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphqlClient, type GraphqlClient } from '../utils/graphql-client.js';
 import { createKey } from '../utils/test-store.js';
-import { bindStorefront, CHANNELS, LOCATIONS, startCatalogGateway, type CatalogGateway } from './fixture.js';
+import { bindStorefront, CHANNELS, expireIdempotencyKey, LOCATIONS, startCatalogGateway, type CatalogGateway } from './fixture.js';
 import { upsertChannels, upsertLocations, upsertProducts, upsertSkus } from './operations.js';
 import {
   allPriceLists,
@@ -232,6 +232,18 @@ describe('setPrices', () => {
     expect(reused.data?.setPrices).toMatchObject({ __typename: 'IdempotencyKeyReusedError', errorCode: 'IDEMPOTENCY_KEY_REUSED' });
     expect((await pricing(priceOf, { priceList: 'CAS', sku: 'S-5' })).data?.price).toMatchObject({ amount: 700, version: 1 });
     expect((await pricing(priceHistory, { priceList: 'CAS', sku: 'S-5' })).data?.priceHistory.totalCount).toBe(1);
+  });
+
+  it('applies a key used again after its retention as a new request, even with the same input', async () => {
+    await fx.erp(upsertSkus, { input: [{ code: 'S-7', productCode: 'P-1', title: 'S-7' }] });
+    const daily = { priceList: 'CAS', items: [{ sku: 'S-7', amount: 1500 }], key: 'daily-price-feed' };
+    expect(batch((await pricing(setPrices, daily)).data?.setPrices)[0]).toMatchObject({ outcome: 'CREATED', price: { amount: 1500, version: 1 } });
+    batch((await pricing(setPrices, { priceList: 'CAS', items: [{ sku: 'S-7', amount: 1700 }], key: nextKey() })).data?.setPrices);
+    await expireIdempotencyKey(fx, 'daily-price-feed');
+    // The next day's feed sets the price again; it must not be taken for the first day's, already applied.
+    const nextDay = await pricing(setPrices, daily);
+    expect(nextDay.data?.setPrices).toMatchObject({ replayed: false, items: [{ outcome: 'UPDATED', price: { amount: 1500, version: 3 }, change: { before: { amount: 1700 } } }] });
+    expect((await pricing(priceHistory, { priceList: 'CAS', sku: 'S-7' })).data?.priceHistory.totalCount).toBe(3);
   });
 
   it('applies once when the same request races itself', async () => {

@@ -5,6 +5,7 @@ import type { Caller } from '../../src/domain/access/access.types.js';
 import { IdempotencyService, type IdempotentRequest } from '../../src/domain/common/idempotency.service.js';
 import type { RequestContext } from '../../src/domain/common/request-context.js';
 import { ejsonCodec } from '../../src/domain/common/result-codec.js';
+import { invalidInput } from '../../src/domain/common/errors.js';
 import { deferred } from '../utils/deferred.js';
 import { openTestApp, uniqueDbName } from '../utils/test-store.js';
 
@@ -99,6 +100,54 @@ describe('IdempotencyService on the real store', () => {
     const ctx = contextFor('failure');
     await expect(service.run(ctx, request('flaky', 1), async () => Promise.reject(new Error('store hiccup')))).rejects.toThrow('store hiccup');
     expect(await service.run(ctx, request('flaky', 1), async (): Promise<Result> => ({ kind: 'done', value: 3, at: new Date(), replayed: false }))).toMatchObject({ value: 3 });
+  });
+
+  it('gives a retry the operation scope of the attempt it retries, and a new one to another use of the key', async () => {
+    const service = new IdempotencyService(app.store.repositories.idempotency, { retentionMs: 86_400_000, leaseMs: 0 });
+    const ctx = contextFor('scopes');
+    const scopeOf = async (key: string, input: unknown, outcome: 'done' | 'throw' | 'rejected' | 'hang'): Promise<string | null> => {
+      const seen = deferred<string | null>();
+      const running = service.run(ctx, request(key, input), async (scope): Promise<Result> => {
+        seen.resolve(scope);
+        if (outcome === 'throw') throw new Error('store hiccup');
+        if (outcome === 'rejected') return invalidInput([{ index: 0, path: ['x'], code: 'REQUIRED', message: 'x is required' }]) as never;
+        if (outcome === 'hang') return new Promise<Result>(() => {});
+        return { kind: 'done', value: 1, at: new Date(), replayed: false };
+      });
+      if (outcome !== 'hang') await running.catch(() => undefined);
+      return seen.promise;
+    };
+
+    // A failed attempt gives the key back; its retry (same input) continues its operations, other input does not.
+    const failed = await scopeOf('k-fail', 1, 'throw');
+    expect(failed).toMatch(/^scopes:k-fail:[0-9a-f]{16}$/);
+    expect(await scopeOf('k-fail', 1, 'done')).toBe(failed);
+    const rejected = await scopeOf('k-rejected', 1, 'rejected');
+    const corrected = await scopeOf('k-rejected', 2, 'done');
+    expect(corrected).not.toBe(rejected);
+    // A holder that died (its lease ran out) is taken over by its retry, under the same scope.
+    const died = await scopeOf('k-died', 1, 'hang');
+    expect(await scopeOf('k-died', 1, 'done')).toBe(died);
+    // Distinct keys, distinct scopes.
+    expect(new Set([failed, rejected, died]).size).toBe(3);
+  });
+
+  it('gives the key used again after it expired a new operation scope, and records from before scopes their old one', async () => {
+    const expiring = new IdempotencyService(app.store.repositories.idempotency, { retentionMs: 0, leaseMs: 60_000 });
+    const ctx = contextFor('expired-scope');
+    const scopes: (string | null)[] = [];
+    for (let day = 0; day < 2; day++) await expiring.run(ctx, request('daily', 1), async (scope): Promise<Result> => (scopes.push(scope), { kind: 'done', value: day, at: new Date(), replayed: false }));
+    expect(scopes[0]).not.toBe(scopes[1]);
+
+    // A record an older version left IN_PROGRESS, without a generation: its retry keeps the operation ids it used.
+    const abandoning = new IdempotencyService(app.store.repositories.idempotency, { retentionMs: 86_400_000, leaseMs: 0 });
+    const started = deferred<void>();
+    void abandoning.run(ctx, request('legacy', 1), async () => (started.resolve(), new Promise<Result>(() => {})));
+    await started.promise;
+    await app.store.connection.collection('idempotency_keys').updateOne({ _id: 'expired-scope:legacy' } as never, { $unset: { generation: '' } });
+    let legacy: string | null = 'unset';
+    await abandoning.run(ctx, request('legacy', 1), async (scope): Promise<Result> => ((legacy = scope), { kind: 'done', value: 1, at: new Date(), replayed: false }));
+    expect(legacy).toBe('expired-scope:legacy');
   });
 
   it('forgets expired keys: expiry is a query condition, the sweeper only reclaims space', async () => {

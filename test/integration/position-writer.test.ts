@@ -77,3 +77,30 @@ describe('writing a batch of positions in one round trip', () => {
     expect((await read())[0]!.onHand).toBe(position!.onHand);
   });
 });
+
+describe('a request that failed after writing its positions', () => {
+  it('is retried under the same key without applying twice, and its ledger is written then', async () => {
+    const ctx = app.systemContext();
+    const input = SKUS.map((sku) => ({ sku, location: 'L-1', delta: -2, reason: 'SALE' }));
+    const before = await read();
+    // The ledger write fails (a store error): the positions are written, the request throws and its key is released.
+    const movements = app.store.repositories.inventoryMovements;
+    const insertMany = movements.insertManyIfAbsent;
+    movements.insertManyIfAbsent = () => Promise.reject(new Error('store hiccup'));
+    try {
+      await expect(app.services.inventory.adjust(ctx, input, 'failed-once')).rejects.toThrow('store hiccup');
+    } finally {
+      movements.insertManyIfAbsent = insertMany;
+    }
+    expect((await read()).map((position) => position.onHand)).toEqual(before.map((position) => position.onHand - 2));
+
+    const retried = await app.services.inventory.adjust(ctx, input, 'failed-once');
+    expect(retried).toMatchObject({ kind: 'batch', replayed: false });
+    expect('items' in retried && retried.items.map((item) => [item.outcome, item.movement?.onHandBefore, item.movement?.onHandAfter])).toEqual(before.map((position) => ['APPLIED', position.onHand, position.onHand - 2]));
+    expect((await read()).map((position) => position.onHand)).toEqual(before.map((position) => position.onHand - 2));
+    for (const sku of SKUS) {
+      const ledger = await movements.list(sku, 'L-1', null, { first: 100, afterKey: null });
+      expect(ledger.items.filter((movement) => movement.idempotencyKey === 'failed-once').map((movement) => movement.delta)).toEqual([-2]);
+    }
+  });
+});

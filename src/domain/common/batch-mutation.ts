@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { invalidInput, type ErrorResultValue, type InputIssue } from './errors.js';
-import type { IdempotencyService } from './idempotency.service.js';
+import type { IdempotencyService, OperationScope } from './idempotency.service.js';
 import type { RequestContext } from './request-context.js';
 import { ejsonCodec } from './result-codec.js';
 import { duplicatesInBatch, validateBatch } from './validation.js';
@@ -27,9 +27,10 @@ export interface BatchMutation<S extends ReplayableBatch, P> {
   readonly identity: { readonly keyOf: (item: P) => string; readonly path: readonly string[]; readonly what: string } | null;
   /**
    * Runs after the batch is well-formed: checks what needs the store (unknown references, fields required on
-   * create) and, when there is no issue, writes. Returns issues to reject the whole batch.
+   * create) and, when there is no issue, writes. Returns issues to reject the whole batch. `scope` names this use of
+   * the idempotency key, for writes that record operation ids (null without a key).
    */
-  readonly execute: (items: readonly P[]) => Promise<S | ErrorResultValue>;
+  readonly execute: (items: readonly P[], scope: OperationScope) => Promise<S | ErrorResultValue>;
 }
 
 /**
@@ -46,13 +47,13 @@ export function runBatchMutation<S extends ReplayableBatch, P>(ctx: RequestConte
       codec: ejsonCodec(),
       onReplay: (stored) => ('kind' in stored ? { ...stored, replayed: true } : stored),
     },
-    async () => {
+    async (scope) => {
       const parsed = validateBatch(mutation.schema, mutation.input, mutation.argument);
       if (!parsed.ok) return parsed.error;
       const { identity } = mutation;
       const duplicates: InputIssue[] = identity ? duplicatesInBatch(parsed.value, identity.keyOf, identity.path, identity.what) : [];
       if (duplicates.length > 0) return invalidInput(duplicates);
-      return mutation.execute(parsed.value);
+      return mutation.execute(parsed.value, scope);
     },
   );
 }

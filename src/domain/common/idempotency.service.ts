@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { IdempotencyRepository } from '../../store/repositories/idempotency.repository.js';
 import { DomainError, invalidInput, isErrorResult, type IdempotencyKeyInProgressResult, type IdempotencyKeyReusedResult, type InvalidInputResult } from './errors.js';
 import type { RequestContext } from './request-context.js';
@@ -43,6 +43,14 @@ export interface ResultCodec<R> {
 
 export type IdempotencyRejection = IdempotencyKeyReusedResult | IdempotencyKeyInProgressResult;
 
+/**
+ * Names one use of an idempotency key, for the operation ids a request's writes record (positions, prices):
+ * `<api key id>:<key>:<generation>`. A retry of the request continues the use it retries, and so finds what a failed
+ * attempt applied; the key used again once it expired, or for other input after a failed attempt, is a new use,
+ * whose operations are never mistaken for the old ones. Null when the request has no key.
+ */
+export type OperationScope = string | null;
+
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const MAX_CLAIM_ATTEMPTS = 3;
 
@@ -58,9 +66,9 @@ export class IdempotencyService {
     private readonly options: IdempotencyOptions = DEFAULT_IDEMPOTENCY_OPTIONS,
   ) {}
 
-  async run<R>(ctx: RequestContext, request: IdempotentRequest<R>, execute: () => Promise<R>): Promise<R | IdempotencyRejection | InvalidInputResult> {
+  async run<R>(ctx: RequestContext, request: IdempotentRequest<R>, execute: (scope: OperationScope) => Promise<R>): Promise<R | IdempotencyRejection | InvalidInputResult> {
     const { key } = request;
-    if (key === null || key === undefined) return execute();
+    if (key === null || key === undefined) return execute(null);
     if (!KEY_PATTERN.test(key)) {
       return invalidInput([
         { index: null, path: ['idempotencyKey'], code: 'INVALID_FORMAT', message: 'An idempotency key is 1–255 printable ASCII characters without spaces.' },
@@ -72,13 +80,22 @@ export class IdempotencyService {
     for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
       const now = new Date();
       const token = randomUUID();
-      const claim = { id, token, requestHash, operation: request.operation, now, lockedUntil: new Date(now.getTime() + this.options.leaseMs), expiresAt: new Date(now.getTime() + this.options.retentionMs) };
-      if (await this.repository.insertClaim(claim)) return this.executeAndStore(ctx, id, token, request, execute);
+      const claim = { id, token, requestHash, operation: request.operation, now, lockedUntil: new Date(now.getTime() + this.options.leaseMs), expiresAt: new Date(now.getTime() + this.options.retentionMs), generation: newGeneration() };
+      const run = (generation: string | null) => this.executeAndStore(ctx, id, token, generation === null ? id : `${id}:${generation}`, request, execute);
+      if (await this.repository.insertClaim(claim)) return run(claim.generation);
 
       const existing = await this.repository.find(id);
       if (!existing) continue; // swept between our insert and read
       if (existing.expiresAt <= now) {
-        if (await this.repository.replaceExpired(claim)) return this.executeAndStore(ctx, id, token, request, execute);
+        if (await this.repository.replaceExpired(claim)) return run(claim.generation);
+        continue;
+      }
+      const taker = { token, lockedUntil: claim.lockedUntil, requestHash, operation: request.operation };
+      if (existing.state === 'RELEASED') {
+        // Given back by a failed or rejected attempt. The same input retries it: its operations keep their ids, so
+        // whatever the failed attempt applied is found, not applied again. Other input is a new request.
+        const generation = existing.requestHash === requestHash ? existing.generation : claim.generation;
+        if (await this.repository.takeOver(id, { token: existing.token, state: 'RELEASED' }, { ...taker, generation })) return run(generation);
         continue;
       }
       if (existing.requestHash !== requestHash) {
@@ -99,8 +116,9 @@ export class IdempotencyService {
           idempotencyKey: key,
         };
       }
-      // The holder died mid-request; take over from the exact claim we saw so only one retry wins.
-      if (await this.repository.takeOver(id, existing.token, token, claim.lockedUntil)) return this.executeAndStore(ctx, id, token, request, execute);
+      // The holder died mid-request; take over from the exact claim we saw so only one retry wins, and continue its
+      // operations.
+      if (await this.repository.takeOver(id, { token: existing.token, state: 'IN_PROGRESS' }, { ...taker, generation: existing.generation })) return run(existing.generation);
     }
     throw new DomainError('CONFLICT', `Could not claim idempotency key "${key}" under contention; retry the request.`);
   }
@@ -110,10 +128,10 @@ export class IdempotencyService {
     return this.repository.deleteExpired(now);
   }
 
-  private async executeAndStore<R>(ctx: RequestContext, id: string, token: string, request: IdempotentRequest<R>, execute: () => Promise<R>): Promise<R> {
+  private async executeAndStore<R>(ctx: RequestContext, id: string, token: string, scope: string, request: IdempotentRequest<R>, execute: (scope: OperationScope) => Promise<R>): Promise<R> {
     let result: R;
     try {
-      result = await execute();
+      result = await execute(scope);
     } catch (error) {
       await this.repository.release(id, token).catch((releaseError: unknown) => {
         // The lease expires on its own; a retry then re-executes.
@@ -123,11 +141,16 @@ export class IdempotencyService {
     }
     if (isErrorResult(result)) {
       // Rejected input is not remembered (as with Stripe): the client may fix the request and resend it under
-      // the same key.
+      // the same key, which takes the released record over.
       await this.repository.release(id, token);
       return result;
     }
     await this.repository.complete(id, token, request.codec.encode(result));
     return result;
   }
+}
+
+/** 64 random bits: distinct per use of a key, short enough to repeat in every operation id. */
+function newGeneration(): string {
+  return randomBytes(8).toString('hex');
 }

@@ -73,7 +73,7 @@ export class InventoryService {
     return skuCodes.map((sku) => availabilityOf(sku, channel, positions, explain));
   }
 
-  /** Deltas, each applied exactly once per (API key, idempotency key, item index). */
+  /** Deltas, each applied exactly once per use of the idempotency key (its operation scope) and item index. */
   adjust(ctx: RequestContext, input: unknown, idempotencyKey: string | null | undefined): Promise<InventoryBatchOutcome | ErrorResultValue> {
     if (!idempotencyKey) {
       return Promise.resolve(invalidInput([{ index: null, path: ['idempotencyKey'], code: 'REQUIRED', message: 'adjustInventory needs an idempotency key: deltas are not safe to repeat.' }]));
@@ -86,13 +86,14 @@ export class InventoryService {
       schema: adjustmentBatchSchema,
       // Two lines of one order may move the same SKU at the same location: repeats are legitimate.
       identity: null,
-      execute: async (items) => {
+      execute: async (items, scope) => {
         const checked = await this.checkReferences(ctx, items);
         if ('errorCode' in checked) return checked;
+        if (scope === null) throw new Error('adjustInventory runs under an idempotency key');
         const operations = items.map((item, index): PositionOperation => {
           const ids = { skuCode: item.sku, locationCode: item.location };
           const policy = checked.locations.get(item.location)!.negativeStockPolicy;
-          return { index, opId: `${ctx.caller.keyId}:${idempotencyKey}:${index}`, ...ids, reason: item.reason, referenceDocument: item.referenceDocument ?? null, idempotencyKey, decide: (current) => decideAdjustment(current, item.delta, policy, ids) };
+          return { index, opId: `${scope}:${index}`, ...ids, reason: item.reason, referenceDocument: item.referenceDocument ?? null, idempotencyKey, decide: (current) => decideAdjustment(current, item.delta, policy, ids) };
         });
         return this.applyAll(ctx, operations, checked.positions);
       },
@@ -101,8 +102,6 @@ export class InventoryService {
 
   /** Absolute values, each checked against the caller's compareOnHand unless it opted out with null. */
   set(ctx: RequestContext, input: unknown, idempotencyKey: string | null | undefined): Promise<InventoryBatchOutcome | ErrorResultValue> {
-    // Without a key the request is not retry-safe, but its items must still get distinct operation ids.
-    const requestId = idempotencyKey ?? `~${randomUUID()}`;
     return runBatchMutation(ctx, this.idempotency, {
       operation: 'setInventory',
       idempotencyKey,
@@ -110,12 +109,14 @@ export class InventoryService {
       argument: 'items',
       schema: setBatchSchema,
       identity: { keyOf: (item) => positionKey(item.sku, item.location), path: ['location'], what: 'Position' },
-      execute: async (items) => {
+      execute: async (items, scope) => {
         const checked = await this.checkReferences(ctx, items);
         if ('errorCode' in checked) return checked;
+        // Without a key the request is not retry-safe, but its items must still get distinct operation ids.
+        const prefix = scope ?? `${ctx.caller.keyId}:~${randomUUID()}`;
         const operations = items.map((item, index): PositionOperation => {
           const ids = { skuCode: item.sku, locationCode: item.location };
-          return { index, opId: `${ctx.caller.keyId}:${requestId}:${index}`, ...ids, reason: item.reason ?? 'CYCLE_COUNT', referenceDocument: item.referenceDocument ?? null, idempotencyKey: idempotencyKey ?? null, kind: 'SET', decide: (current) => decideSet(current, item.onHand, item.compareOnHand, item.safetyStock, ids) };
+          return { index, opId: `${prefix}:${index}`, ...ids, reason: item.reason ?? 'CYCLE_COUNT', referenceDocument: item.referenceDocument ?? null, idempotencyKey: idempotencyKey ?? null, kind: 'SET', decide: (current) => decideSet(current, item.onHand, item.compareOnHand, item.safetyStock, ids) };
         });
         return this.applyAll(ctx, operations, checked.positions);
       },

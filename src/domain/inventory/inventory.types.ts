@@ -115,7 +115,7 @@ export function availableOf(position: Pick<InventoryPositionRecord, 'onHand' | '
 
 /** One ledger entry: an applied change to a position. */
 export interface InventoryMovementRecord {
-  /** The operation id `${apiKeyId}:${idempotencyKey}:${index}`: a retry can never write it twice. */
+  /** The operation id `${operationScope}:${index}` (one use of an idempotency key): a retry can never write it twice. */
   readonly id: string;
   readonly skuCode: string;
   readonly locationCode: string;

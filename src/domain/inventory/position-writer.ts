@@ -11,7 +11,7 @@ import { positionKey, recentOpsOf, type AppliedOp, type InventoryItemOutcomeReco
 /** One item to apply to one position, exactly once per operation id. */
 export interface PositionOperation {
   readonly index: number;
-  /** `${apiKeyId}:${idempotencyKey}:${index}`. */
+  /** `${operationScope}:${index}`: see `OperationScope` in idempotency.service.ts. */
   readonly opId: string;
   readonly skuCode: string;
   readonly locationCode: string;

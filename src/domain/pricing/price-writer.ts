@@ -22,6 +22,8 @@ const MAX_RACE_RETRIES = 32;
 export interface PriceWriteRequest {
   readonly priceList: string;
   readonly idempotencyKey: string;
+  /** This use of the key (`OperationScope` in idempotency.service.ts): the prefix of the items' operation ids. */
+  readonly operationScope: string;
   readonly items: readonly PriceItem[];
   /** The list's currency and channel scope (null: every channel), carried by each price's change event. */
   readonly currency: string;
@@ -31,9 +33,10 @@ export interface PriceWriteRequest {
 /**
  * Applies setPrices items exactly once each, with no transaction (STORE.md):
  *
- * 1. Each item has an operation id `${apiKeyId}:${idempotencyKey}:${requestDigest}:${index}`. The digest of the
- *    validated request keeps the ids of a key reused (after its idempotency record expired) for other input
- *    apart from the old ones.
+ * 1. Each item has an operation id `${operationScope}:${requestDigest}:${index}`. The operation scope names this
+ *    use of the idempotency key (`${apiKeyId}:${idempotencyKey}:${generation}`): a retry continues the use it
+ *    retries, the key used again after it expired is a new one. The request digest is older than scopes; it keeps
+ *    apart the ids of records written before them, whose scope is `${apiKeyId}:${idempotencyKey}`.
  * 2. An item is one conditional update of its price document (CAS on the version read) that sets the new
  *    amount, bumps the version and pushes the operation id onto the document's bounded `recentChanges`, so
  *    "applied" and "recorded as applied" cannot separate. Then the history entry is inserted under the same id.
@@ -51,7 +54,7 @@ export class PriceWriter {
 
   async apply(ctx: RequestContext, request: PriceWriteRequest): Promise<PriceItemOutcomeRecord[]> {
     const digest = createHash('sha256').update(stableStringify({ priceList: request.priceList, items: request.items })).digest('hex').slice(0, 16);
-    const operationId = (index: number) => `${ctx.caller.keyId}:${request.idempotencyKey}:${digest}:${index}`;
+    const operationId = (index: number) => `${request.operationScope}:${digest}:${index}`;
     const keys = request.items.map((item) => priceKey(request.priceList, item.sku));
     const [stored, recorded] = await Promise.all([this.prices.findForWrite(keys), this.history.findByIds(request.items.map((_, index) => operationId(index)))]);
     const storedByKey = new Map(stored.map((price) => [price.record.key, price]));

@@ -72,7 +72,7 @@ export class PriceService {
       arguments: { priceList },
       schema: priceBatchSchema,
       identity: { keyOf: (item) => item.sku, path: ['sku'], what: 'SKU' },
-      execute: async (items) => {
+      execute: async (items, scope) => {
         const listIsWellFormed = codeSchema.safeParse(priceList).success;
         const [list, skus] = await Promise.all([listIsWellFormed ? this.priceLists.findByKey(priceList) : null, this.skus.findByKeys(items.map((item) => item.sku))]);
         if (list) assertCanWritePriceList(ctx.caller, list);
@@ -82,7 +82,8 @@ export class PriceService {
           ...unknownReferences(items, (item) => item.sku, (code) => knownSkus.has(code), ['sku'], 'SKU'),
         ];
         if (issues.length > 0) return invalidInput(issues);
-        const results = await this.writer.apply(ctx, { priceList, idempotencyKey, items, currency: list!.currency, channels: list!.channelCode ? [list!.channelCode] : null });
+        if (scope === null) throw new Error('setPrices runs under an idempotency key');
+        const results = await this.writer.apply(ctx, { priceList, idempotencyKey, operationScope: scope, items, currency: list!.currency, channels: list!.channelCode ? [list!.channelCode] : null });
         return { kind: 'batch', items: results, replayed: false } satisfies PriceBatchOutcome;
       },
     });

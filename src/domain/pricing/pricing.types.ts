@@ -61,7 +61,7 @@ export function priceKey(priceList: string, sku: string): string {
  * this item applied already?" atomically, so a retry after a crash can rebuild a missing history entry.
  */
 export interface PriceChangeRecord {
-  /** The operation id `${apiKeyId}:${idempotencyKey}:${requestDigest}:${index}`: a retry never writes it twice. */
+  /** The operation id `${operationScope}:${requestDigest}:${index}` (PriceWriter): a retry never writes it twice. */
   readonly id: string;
   readonly priceList: string;
   readonly sku: string;

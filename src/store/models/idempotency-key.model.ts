@@ -7,10 +7,18 @@ export const idempotencyKeySchema = new Schema(
     _id: { type: String, required: true },
     operation: { type: String, required: true },
     requestHash: { type: String, required: true },
-    state: { type: String, enum: ['IN_PROGRESS', 'COMPLETED'], required: true },
+    /** RELEASED: the request failed or its input was rejected; the next request with the key takes the record over. */
+    state: { type: String, enum: ['IN_PROGRESS', 'COMPLETED', 'RELEASED'], required: true },
     /** Identifies the request holding the key, so only it may complete or release the key. */
     token: { type: String, required: true },
     lockedUntil: { type: Date, required: true },
+    /**
+     * Names this use of the key in the operation ids its writes record (positions, prices): new when the key is
+     * first used, again after it expired and when another input takes a released key over; kept when a retry of the
+     * same input takes it over, so that retry finds what the failed attempt applied. Null on records written before
+     * it existed, whose operation ids had no generation.
+     */
+    generation: { type: String, default: null },
     /** Canonical Extended JSON of the stored result. */
     result: { type: String, default: null },
     createdAt: { type: Date, required: true },

@@ -10,16 +10,29 @@ export interface IdempotencyClaim {
   readonly now: Date;
   readonly lockedUntil: Date;
   readonly expiresAt: Date;
+  readonly generation: string;
 }
 
 export interface IdempotencyEntry {
   readonly operation: string;
   readonly requestHash: string;
-  readonly state: 'IN_PROGRESS' | 'COMPLETED';
+  readonly state: 'IN_PROGRESS' | 'COMPLETED' | 'RELEASED';
   readonly token: string;
   readonly lockedUntil: Date;
   readonly result: string | null;
   readonly expiresAt: Date;
+  /** Null on records from before generations existed. */
+  readonly generation: string | null;
+}
+
+/** What a request that takes a key over writes into its record. */
+export interface IdempotencyTakeOver {
+  readonly token: string;
+  readonly lockedUntil: Date;
+  /** The taker's, when a released key is taken over for other input (with a new generation). */
+  readonly requestHash: string;
+  readonly operation: string;
+  readonly generation: string | null;
 }
 
 type StoredKey = IdempotencyKeyDocument & { _id: string };
@@ -56,6 +69,7 @@ export class IdempotencyRepository {
       lockedUntil: document.lockedUntil,
       result: document.result ?? null,
       expiresAt: document.expiresAt,
+      generation: document.generation ?? null,
     };
   }
 
@@ -66,10 +80,13 @@ export class IdempotencyRepository {
     return result.matchedCount === 1;
   }
 
-  /** Takes over a key whose holder died; conditional on the holder's token so only one taker wins. */
-  async takeOver(id: string, previousToken: string, token: string, lockedUntil: Date): Promise<boolean> {
+  /**
+   * Takes over a key whose holder died (IN_PROGRESS past its lease) or gave it back (RELEASED); conditional on
+   * the token seen, so only one taker wins.
+   */
+  async takeOver(id: string, previous: { readonly token: string; readonly state: 'IN_PROGRESS' | 'RELEASED' }, taker: IdempotencyTakeOver): Promise<boolean> {
     const result = await this.model
-      .updateOne({ _id: id, token: previousToken, state: 'IN_PROGRESS' }, { $set: { token, lockedUntil } })
+      .updateOne({ _id: id, token: previous.token, state: previous.state }, { $set: { ...taker, state: 'IN_PROGRESS' } })
       .exec();
     return result.modifiedCount === 1;
   }
@@ -78,8 +95,12 @@ export class IdempotencyRepository {
     await this.model.collection.updateOne({ _id: id, token } as never, { $set: { state: 'COMPLETED', result } });
   }
 
+  /**
+   * Gives the key back after a failed or rejected request. The record stays, with its generation, until it expires:
+   * a retry of the same request must find the operations a failed attempt may have applied under it.
+   */
   async release(id: string, token: string): Promise<void> {
-    await this.model.deleteOne({ _id: id, token, state: 'IN_PROGRESS' }).exec();
+    await this.model.updateOne({ _id: id, token, state: 'IN_PROGRESS' }, { $set: { state: 'RELEASED', result: null } }).exec();
   }
 
   async deleteExpired(now: Date): Promise<number> {
@@ -98,6 +119,7 @@ export class IdempotencyRepository {
       result: null,
       createdAt: claim.now,
       expiresAt: claim.expiresAt,
+      generation: claim.generation,
     };
   }
 }
