@@ -81,13 +81,13 @@ export class IdempotencyService {
       const now = new Date();
       const token = randomUUID();
       const claim = { id, token, requestHash, operation: request.operation, now, lockedUntil: new Date(now.getTime() + this.options.leaseMs), expiresAt: new Date(now.getTime() + this.options.retentionMs), generation: newGeneration() };
-      const run = (generation: string | null) => this.executeAndStore(ctx, id, token, generation === null ? id : `${id}:${generation}`, request, execute);
-      if (await this.repository.insertClaim(claim)) return run(claim.generation);
+      const runAs = (generation: string | null) => this.executeAndStore(ctx, id, token, generation === null ? id : `${id}:${generation}`, request, execute);
+      if (await this.repository.insertClaim(claim)) return runAs(claim.generation);
 
       const existing = await this.repository.find(id);
       if (!existing) continue; // swept between our insert and read
       if (existing.expiresAt <= now) {
-        if (await this.repository.replaceExpired(claim)) return run(claim.generation);
+        if (await this.repository.replaceExpired(claim)) return runAs(claim.generation);
         continue;
       }
       const taker = { token, lockedUntil: claim.lockedUntil, requestHash, operation: request.operation };
@@ -95,7 +95,7 @@ export class IdempotencyService {
         // Given back by a failed or rejected attempt. The same input retries it: its operations keep their ids, so
         // whatever the failed attempt applied is found, not applied again. Other input is a new request.
         const generation = existing.requestHash === requestHash ? existing.generation : claim.generation;
-        if (await this.repository.takeOver(id, { token: existing.token, state: 'RELEASED' }, { ...taker, generation })) return run(generation);
+        if (await this.repository.takeOver(id, { token: existing.token, state: 'RELEASED' }, { ...taker, generation })) return runAs(generation);
         continue;
       }
       if (existing.requestHash !== requestHash) {
@@ -118,7 +118,7 @@ export class IdempotencyService {
       }
       // The holder died mid-request; take over from the exact claim we saw so only one retry wins, and continue its
       // operations.
-      if (await this.repository.takeOver(id, { token: existing.token, state: 'IN_PROGRESS' }, { ...taker, generation: existing.generation })) return run(existing.generation);
+      if (await this.repository.takeOver(id, { token: existing.token, state: 'IN_PROGRESS' }, { ...taker, generation: existing.generation })) return runAs(existing.generation);
     }
     throw new DomainError('CONFLICT', `Could not claim idempotency key "${key}" under contention; retry the request.`);
   }
