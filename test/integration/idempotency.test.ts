@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app/app.js';
 import type { Caller } from '../../src/domain/access/access.types.js';
-import { IdempotencyService, type IdempotentRequest } from '../../src/domain/common/idempotency.service.js';
+import { IdempotencyService, type IdempotentRequest, type OperationScope } from '../../src/domain/common/idempotency.service.js';
 import type { RequestContext } from '../../src/domain/common/request-context.js';
 import { ejsonCodec } from '../../src/domain/common/result-codec.js';
 import { invalidInput } from '../../src/domain/common/errors.js';
@@ -105,8 +105,8 @@ describe('IdempotencyService on the real store', () => {
   it('gives a retry the operation scope of the attempt it retries, and a new one to another use of the key', async () => {
     const service = new IdempotencyService(app.store.repositories.idempotency, { retentionMs: 86_400_000, leaseMs: 0 });
     const ctx = contextFor('scopes');
-    const scopeOf = async (key: string, input: unknown, outcome: 'done' | 'throw' | 'rejected' | 'hang'): Promise<string | null> => {
-      const seen = deferred<string | null>();
+    const scopeOf = async (key: string, input: unknown, outcome: 'done' | 'throw' | 'rejected' | 'hang'): Promise<OperationScope | null> => {
+      const seen = deferred<OperationScope | null>();
       const running = service.run(ctx, request(key, input), async (scope): Promise<Result> => {
         seen.resolve(scope);
         if (outcome === 'throw') throw new Error('store hiccup');
@@ -118,26 +118,26 @@ describe('IdempotencyService on the real store', () => {
       return seen.promise;
     };
 
-    // A failed attempt gives the key back; its retry (same input) continues its operations, other input does not.
+    // A failed attempt gives the key back; its retry (same input) resumes its operations, other input does not.
     const failed = await scopeOf('k-fail', 1, 'throw');
-    expect(failed).toMatch(/^scopes:k-fail:[0-9a-f]{16}$/);
-    expect(await scopeOf('k-fail', 1, 'done')).toBe(failed);
+    expect(failed).toEqual({ id: expect.stringMatching(/^scopes:k-fail:[0-9a-f]{16}$/), resumed: false });
+    expect(await scopeOf('k-fail', 1, 'done')).toEqual({ id: failed!.id, resumed: true });
     const rejected = await scopeOf('k-rejected', 1, 'rejected');
     const corrected = await scopeOf('k-rejected', 2, 'done');
-    expect(corrected).not.toBe(rejected);
+    expect(corrected).toEqual({ id: expect.not.stringMatching(rejected!.id), resumed: false });
     // A holder that died (its lease ran out) is taken over by its retry, under the same scope.
     const died = await scopeOf('k-died', 1, 'hang');
-    expect(await scopeOf('k-died', 1, 'done')).toBe(died);
+    expect(await scopeOf('k-died', 1, 'done')).toEqual({ id: died!.id, resumed: true });
     // Distinct keys, distinct scopes.
-    expect(new Set([failed, rejected, died]).size).toBe(3);
+    expect(new Set([failed!.id, rejected!.id, died!.id]).size).toBe(3);
   });
 
   it('gives the key used again after it expired a new operation scope, and records from before scopes their old one', async () => {
     const expiring = new IdempotencyService(app.store.repositories.idempotency, { retentionMs: 0, leaseMs: 60_000 });
     const ctx = contextFor('expired-scope');
-    const scopes: (string | null)[] = [];
+    const scopes: (OperationScope | null)[] = [];
     for (let day = 0; day < 2; day++) await expiring.run(ctx, request('daily', 1), async (scope): Promise<Result> => (scopes.push(scope), { kind: 'done', value: day, at: new Date(), replayed: false }));
-    expect(scopes[0]).not.toBe(scopes[1]);
+    expect(scopes[1]).toEqual({ id: expect.not.stringMatching(scopes[0]!.id), resumed: false });
 
     // A record an older version left IN_PROGRESS, without a generation: its retry keeps the operation ids it used.
     const abandoning = new IdempotencyService(app.store.repositories.idempotency, { retentionMs: 86_400_000, leaseMs: 0 });
@@ -145,9 +145,9 @@ describe('IdempotencyService on the real store', () => {
     void abandoning.run(ctx, request('legacy', 1), async () => (started.resolve(), new Promise<Result>(() => {})));
     await started.promise;
     await app.store.connection.collection('idempotency_keys').updateOne({ _id: 'expired-scope:legacy' } as never, { $unset: { generation: '' } });
-    let legacy: string | null = 'unset';
+    let legacy: OperationScope | null = null;
     await abandoning.run(ctx, request('legacy', 1), async (scope): Promise<Result> => ((legacy = scope), { kind: 'done', value: 1, at: new Date(), replayed: false }));
-    expect(legacy).toBe('expired-scope:legacy');
+    expect(legacy).toEqual({ id: 'expired-scope:legacy', resumed: true });
   });
 
   it('forgets expired keys: expiry is a query condition, the sweeper only reclaims space', async () => {

@@ -104,3 +104,32 @@ describe('a request that failed after writing its positions', () => {
     }
   });
 });
+
+describe('a resumed request whose operation has left the position', () => {
+  it('finds it in the ledger and does not apply it again', async () => {
+    const ctx = app.systemContext();
+    const [before] = await read();
+    // The request applies and writes its movement, then fails (its key is released): the client retries it later.
+    const movements = app.store.repositories.inventoryMovements;
+    const insertMany = movements.insertManyIfAbsent;
+    movements.insertManyIfAbsent = async (written) => {
+      await insertMany.call(movements, written);
+      throw new Error('connection reset');
+    };
+    try {
+      await expect(app.services.inventory.adjust(ctx, [{ sku: 'W-1', location: 'L-1', delta: -1, reason: 'SALE' }], 'resumed-late')).rejects.toThrow('connection reset');
+    } finally {
+      movements.insertManyIfAbsent = insertMany;
+    }
+    // Meanwhile the position changes a hundred times: the operation leaves its recent operations.
+    const receipts = Array.from({ length: 100 }, () => ({ sku: 'W-1', location: 'L-1', delta: 1, reason: 'RECEIPT' }));
+    await app.services.inventory.adjust(ctx, receipts, 'hundred-receipts');
+    expect([...(await read())[0]!.recentOps].some((op) => op.id.startsWith('system:resumed-late:'))).toBe(false);
+
+    const retried = await app.services.inventory.adjust(ctx, [{ sku: 'W-1', location: 'L-1', delta: -1, reason: 'SALE' }], 'resumed-late');
+    expect(retried).toMatchObject({ kind: 'batch', items: [{ outcome: 'APPLIED', movement: { onHandBefore: before!.onHand, onHandAfter: before!.onHand - 1 } }] });
+    expect((await read())[0]!.onHand).toBe(before!.onHand - 1 + 100);
+    const ledger = await movements.list('W-1', 'L-1', null, { first: 500, afterKey: null });
+    expect(ledger.items.filter((movement) => movement.idempotencyKey === 'resumed-late')).toHaveLength(1);
+  });
+});

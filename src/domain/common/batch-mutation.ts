@@ -27,10 +27,10 @@ export interface BatchMutation<S extends ReplayableBatch, P> {
   readonly identity: { readonly keyOf: (item: P) => string; readonly path: readonly string[]; readonly what: string } | null;
   /**
    * Runs after the batch is well-formed: checks what needs the store (unknown references, fields required on
-   * create) and, when there is no issue, writes. Returns issues to reject the whole batch. `scope` names this use of
+   * create) and, when there is no issue, writes. Returns issues to reject the whole batch. `scope` is this use of
    * the idempotency key, for writes that record operation ids (null without a key).
    */
-  readonly execute: (items: readonly P[], scope: OperationScope) => Promise<S | ErrorResultValue>;
+  readonly execute: (items: readonly P[], scope: OperationScope | null) => Promise<S | ErrorResultValue>;
 }
 
 /**

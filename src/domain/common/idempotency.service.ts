@@ -44,12 +44,20 @@ export interface ResultCodec<R> {
 export type IdempotencyRejection = IdempotencyKeyReusedResult | IdempotencyKeyInProgressResult;
 
 /**
- * Names one use of an idempotency key, for the operation ids a request's writes record (positions, prices):
- * `<api key id>:<key>:<generation>`. A retry of the request continues the use it retries, and so finds what a failed
- * attempt applied; the key used again once it expired, or for other input after a failed attempt, is a new use,
- * whose operations are never mistaken for the old ones. Null when the request has no key.
+ * One use of an idempotency key, for the operation ids a request's writes record (positions, prices). A retry of
+ * the request continues the use it retries, and so finds what a failed attempt applied; the key used again once it
+ * expired, or for other input after a failed attempt, is a new use, whose operations are never mistaken for the
+ * old ones.
  */
-export type OperationScope = string | null;
+export interface OperationScope {
+  /** `<api key id>:<key>:<generation>` (without the generation on records older than generations). */
+  readonly id: string;
+  /**
+   * True when an earlier attempt under this scope may have applied operations: a takeover of a holder that died,
+   * or a retry of a released key with the same input. Only then can an operation be applied already.
+   */
+  readonly resumed: boolean;
+}
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const MAX_CLAIM_ATTEMPTS = 3;
@@ -66,7 +74,7 @@ export class IdempotencyService {
     private readonly options: IdempotencyOptions = DEFAULT_IDEMPOTENCY_OPTIONS,
   ) {}
 
-  async run<R>(ctx: RequestContext, request: IdempotentRequest<R>, execute: (scope: OperationScope) => Promise<R>): Promise<R | IdempotencyRejection | InvalidInputResult> {
+  async run<R>(ctx: RequestContext, request: IdempotentRequest<R>, execute: (scope: OperationScope | null) => Promise<R>): Promise<R | IdempotencyRejection | InvalidInputResult> {
     const { key } = request;
     if (key === null || key === undefined) return execute(null);
     if (!KEY_PATTERN.test(key)) {
@@ -81,21 +89,22 @@ export class IdempotencyService {
       const now = new Date();
       const token = randomUUID();
       const claim = { id, token, requestHash, operation: request.operation, now, lockedUntil: new Date(now.getTime() + this.options.leaseMs), expiresAt: new Date(now.getTime() + this.options.retentionMs), generation: newGeneration() };
-      const runAs = (generation: string | null) => this.executeAndStore(ctx, id, token, generation === null ? id : `${id}:${generation}`, request, execute);
-      if (await this.repository.insertClaim(claim)) return runAs(claim.generation);
+      const runAs = (generation: string | null, resumed: boolean) => this.executeAndStore(ctx, id, token, { id: generation === null ? id : `${id}:${generation}`, resumed }, request, execute);
+      if (await this.repository.insertClaim(claim)) return runAs(claim.generation, false);
 
       const existing = await this.repository.find(id);
       if (!existing) continue; // swept between our insert and read
       if (existing.expiresAt <= now) {
-        if (await this.repository.replaceExpired(claim)) return runAs(claim.generation);
+        if (await this.repository.replaceExpired(claim)) return runAs(claim.generation, false);
         continue;
       }
       const taker = { token, lockedUntil: claim.lockedUntil, requestHash, operation: request.operation };
       if (existing.state === 'RELEASED') {
         // Given back by a failed or rejected attempt. The same input retries it: its operations keep their ids, so
         // whatever the failed attempt applied is found, not applied again. Other input is a new request.
-        const generation = existing.requestHash === requestHash ? existing.generation : claim.generation;
-        if (await this.repository.takeOver(id, { token: existing.token, state: 'RELEASED' }, { ...taker, generation })) return runAs(generation);
+        const resumed = existing.requestHash === requestHash;
+        const generation = resumed ? existing.generation : claim.generation;
+        if (await this.repository.takeOver(id, { token: existing.token, state: 'RELEASED' }, { ...taker, generation })) return runAs(generation, resumed);
         continue;
       }
       if (existing.requestHash !== requestHash) {
@@ -118,7 +127,7 @@ export class IdempotencyService {
       }
       // The holder died mid-request; take over from the exact claim we saw so only one retry wins, and continue its
       // operations.
-      if (await this.repository.takeOver(id, { token: existing.token, state: 'IN_PROGRESS' }, { ...taker, generation: existing.generation })) return runAs(existing.generation);
+      if (await this.repository.takeOver(id, { token: existing.token, state: 'IN_PROGRESS' }, { ...taker, generation: existing.generation })) return runAs(existing.generation, true);
     }
     throw new DomainError('CONFLICT', `Could not claim idempotency key "${key}" under contention; retry the request.`);
   }
@@ -128,7 +137,7 @@ export class IdempotencyService {
     return this.repository.deleteExpired(now);
   }
 
-  private async executeAndStore<R>(ctx: RequestContext, id: string, token: string, scope: string, request: IdempotentRequest<R>, execute: (scope: OperationScope) => Promise<R>): Promise<R> {
+  private async executeAndStore<R>(ctx: RequestContext, id: string, token: string, scope: OperationScope, request: IdempotentRequest<R>, execute: (scope: OperationScope | null) => Promise<R>): Promise<R> {
     let result: R;
     try {
       result = await execute(scope);

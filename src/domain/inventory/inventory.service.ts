@@ -8,7 +8,7 @@ import { assertChannelAccess } from '../access/channel-access.js';
 import { MAX_BATCH_ITEMS } from '../common/batch.js';
 import { runBatchMutation, unknownReferences } from '../common/batch-mutation.js';
 import { DomainError, invalidInput, type ErrorResultValue, type InputIssue } from '../common/errors.js';
-import type { IdempotencyService } from '../common/idempotency.service.js';
+import type { IdempotencyService, OperationScope } from '../common/idempotency.service.js';
 import { pageRequest, type Page } from '../common/pagination.js';
 import type { RequestContext } from '../common/request-context.js';
 import type { LocationRecord } from '../channel/channel.types.js';
@@ -93,9 +93,9 @@ export class InventoryService {
         const operations = items.map((item, index): PositionOperation => {
           const ids = { skuCode: item.sku, locationCode: item.location };
           const policy = checked.locations.get(item.location)!.negativeStockPolicy;
-          return { index, opId: `${scope}:${index}`, ...ids, reason: item.reason, referenceDocument: item.referenceDocument ?? null, idempotencyKey, decide: (current) => decideAdjustment(current, item.delta, policy, ids) };
+          return { index, opId: `${scope.id}:${index}`, ...ids, reason: item.reason, referenceDocument: item.referenceDocument ?? null, idempotencyKey, decide: (current) => decideAdjustment(current, item.delta, policy, ids) };
         });
-        return this.applyAll(ctx, operations, checked.positions);
+        return this.applyAll(ctx, await this.withRecorded(operations, scope), checked.positions);
       },
     });
   }
@@ -113,13 +113,27 @@ export class InventoryService {
         const checked = await this.checkReferences(ctx, items);
         if ('errorCode' in checked) return checked;
         // Without a key the request is not retry-safe, but its items must still get distinct operation ids.
-        const prefix = scope ?? `${ctx.caller.keyId}:~${randomUUID()}`;
+        const prefix = scope?.id ?? `${ctx.caller.keyId}:~${randomUUID()}`;
         const operations = items.map((item, index): PositionOperation => {
           const ids = { skuCode: item.sku, locationCode: item.location };
           return { index, opId: `${prefix}:${index}`, ...ids, reason: item.reason ?? 'CYCLE_COUNT', referenceDocument: item.referenceDocument ?? null, idempotencyKey: idempotencyKey ?? null, kind: 'SET', decide: (current) => decideSet(current, item.onHand, item.compareOnHand, item.safetyStock, ids) };
         });
-        return this.applyAll(ctx, operations, checked.positions);
+        return this.applyAll(ctx, await this.withRecorded(operations, scope), checked.positions);
       },
+    });
+  }
+
+  /**
+   * A resumed request (its earlier attempt died or failed part way) may have applied operations that a hundred
+   * later changes have since pushed out of their position's recent operations; their movements are in the ledger.
+   * A first attempt cannot have applied any, and reads nothing more.
+   */
+  private async withRecorded(operations: readonly PositionOperation[], scope: OperationScope | null): Promise<readonly PositionOperation[]> {
+    if (!scope?.resumed) return operations;
+    const recorded = new Map((await this.movements.findByIds(operations.map((operation) => operation.opId))).map((movement) => [movement.id, movement]));
+    return operations.map((operation) => {
+      const movement = recorded.get(operation.opId);
+      return movement ? { ...operation, recorded: movement } : operation;
     });
   }
 

@@ -21,6 +21,8 @@ export interface PositionOperation {
   readonly decide: (current: InventoryPositionRecord | null) => Decision;
   /** 'SET' for an absolute value (setInventory): recorded so the daily reset never overwrites it with an older snapshot. */
   readonly kind?: 'SET';
+  /** The ledger's movement for this operation id, looked up for a resumed request only: applied already. */
+  readonly recorded?: InventoryMovementRecord;
 }
 
 /** An item's outcome with the full position (its bookkeeping included), for the next item on the same position. */
@@ -102,6 +104,9 @@ export class PositionWriter {
     const applied = current?.recentOps.find(operation.opId);
     // Applied before (a retry): report it; its ledger entry is (re)written with the others.
     if (applied && current) return { kind: 'decided', item: { index: operation.index, outcome: 'APPLIED', position: current, movement: this.movementOf(ctx, operation, applied), flags: applied.flags, error: null } };
+    // Applied by the attempt this request resumes, and pushed out of the position's recent operations since.
+    const { recorded } = operation;
+    if (recorded) return { kind: 'decided', item: { index: operation.index, outcome: 'APPLIED', position: current, movement: recorded, flags: recorded.flags, error: null } };
 
     const decision = operation.decide(current);
     if (decision.kind === 'rejected') return { kind: 'decided', item: { index: operation.index, outcome: 'REJECTED', position: current, movement: null, flags: [], error: decision.error } };

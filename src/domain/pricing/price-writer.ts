@@ -24,6 +24,8 @@ export interface PriceWriteRequest {
   readonly idempotencyKey: string;
   /** This use of the key (`OperationScope` in idempotency.service.ts): the prefix of the items' operation ids. */
   readonly operationScope: string;
+  /** An earlier attempt under this scope may have applied items (`OperationScope.resumed`); a first one cannot. */
+  readonly resumed: boolean;
   readonly items: readonly PriceItem[];
   /** The list's currency and channel scope (null: every channel), carried by each price's change event. */
   readonly currency: string;
@@ -40,9 +42,11 @@ export interface PriceWriteRequest {
  * 2. An item is one conditional update of its price document (CAS on the version read) that sets the new
  *    amount, bumps the version and pushes the operation id onto the document's bounded `recentChanges`, so
  *    "applied" and "recorded as applied" cannot separate. Then the history entry is inserted under the same id.
- * 3. A retry (the request's idempotency record was left IN_PROGRESS by a crash and taken over after its lease)
- *    finds its operation id in `recentChanges` or in the history, reports the stored outcome, and inserts the
- *    history entry if the crash came before it. It never fails its own compare-and-set and never applies twice.
+ * 3. A retry (the request's idempotency record was left IN_PROGRESS by a crash and taken over after its lease, or
+ *    released by an error and sent again) finds its operation id in `recentChanges` or in the history, reports the
+ *    stored outcome, and inserts the history entry if the crash came before it. It never fails its own
+ *    compare-and-set and never applies twice. A first attempt cannot find its ids anywhere and does not look in
+ *    the history.
  *
  * Items are independent: a stale compareVersion rejects only its own item.
  */
@@ -56,7 +60,7 @@ export class PriceWriter {
     const digest = createHash('sha256').update(stableStringify({ priceList: request.priceList, items: request.items })).digest('hex').slice(0, 16);
     const operationId = (index: number) => `${request.operationScope}:${digest}:${index}`;
     const keys = request.items.map((item) => priceKey(request.priceList, item.sku));
-    const [stored, recorded] = await Promise.all([this.prices.findForWrite(keys), this.history.findByIds(request.items.map((_, index) => operationId(index)))]);
+    const [stored, recorded] = await Promise.all([this.prices.findForWrite(keys), request.resumed ? this.history.findByIds(request.items.map((_, index) => operationId(index))) : []]);
     const storedByKey = new Map(stored.map((price) => [price.record.key, price]));
     const recordedById = new Map(recorded.map((change) => [change.id, change]));
     return pMap(

@@ -83,7 +83,7 @@ export class PriceService {
         ];
         if (issues.length > 0) return invalidInput(issues);
         if (scope === null) throw new Error('setPrices runs under an idempotency key');
-        const results = await this.writer.apply(ctx, { priceList, idempotencyKey, operationScope: scope, items, currency: list!.currency, channels: list!.channelCode ? [list!.channelCode] : null });
+        const results = await this.writer.apply(ctx, { priceList, idempotencyKey, operationScope: scope.id, resumed: scope.resumed, items, currency: list!.currency, channels: list!.channelCode ? [list!.channelCode] : null });
         return { kind: 'batch', items: results, replayed: false } satisfies PriceBatchOutcome;
       },
     });

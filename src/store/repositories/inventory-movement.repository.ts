@@ -56,6 +56,13 @@ export class InventoryMovementRepository {
     }
   }
 
+  /** The movements with these ids (operation ids) that exist. */
+  async findByIds(ids: readonly string[]): Promise<InventoryMovementRecord[]> {
+    if (ids.length === 0) return [];
+    const documents = await this.model.find({ _id: { $in: [...ids] } }).lean<StoredMovement[]>().exec();
+    return documents.map(toRecord);
+  }
+
   /** Movements of these positions stamped strictly after `after` (any order): what a reset re-applies. */
   async findAfter(positionKeys: readonly string[], after: Date): Promise<InventoryMovementRecord[]> {
     if (positionKeys.length === 0) return [];
