@@ -85,3 +85,36 @@ export class StoredRecentOps implements RecentOps {
     return (this.decoded[index] ??= decodeAppliedOp(this.stored[index]!));
   }
 }
+
+/**
+ * A position read without its operations, for a request that cannot find its own among them: a first attempt
+ * under a fresh operation scope (`OperationScope.resumed` false). Reading a busy position's hundred operations
+ * only to learn that is the larger part of decoding it. Anything else asking for them is a bug, and throws.
+ */
+export class UnreadRecentOps implements RecentOps {
+  constructor(private readonly appended: readonly AppliedOp[] = []) {}
+
+  get length(): number {
+    return unread();
+  }
+
+  find(id: string): AppliedOp | undefined {
+    return this.appended.find((op) => op.id === id);
+  }
+
+  oldest(): AppliedOp | undefined {
+    return unread();
+  }
+
+  concat(op: AppliedOp): RecentOps {
+    return new UnreadRecentOps([...this.appended, op]);
+  }
+
+  [Symbol.iterator](): Iterator<AppliedOp> {
+    return unread();
+  }
+}
+
+function unread(): never {
+  throw new Error("This position was read without its recent operations (a first attempt's read): read it whole to list them.");
+}

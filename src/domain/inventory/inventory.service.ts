@@ -87,9 +87,9 @@ export class InventoryService {
       // Two lines of one order may move the same SKU at the same location: repeats are legitimate.
       identity: null,
       execute: async (items, scope) => {
-        const checked = await this.checkReferences(ctx, items);
-        if ('errorCode' in checked) return checked;
         if (scope === null) throw new Error('adjustInventory runs under an idempotency key');
+        const checked = await this.checkReferences(ctx, items, scope);
+        if ('errorCode' in checked) return checked;
         const operations = items.map((item, index): PositionOperation => {
           const ids = { skuCode: item.sku, locationCode: item.location };
           const policy = checked.locations.get(item.location)!.negativeStockPolicy;
@@ -110,7 +110,7 @@ export class InventoryService {
       schema: setBatchSchema,
       identity: { keyOf: (item) => positionKey(item.sku, item.location), path: ['location'], what: 'Position' },
       execute: async (items, scope) => {
-        const checked = await this.checkReferences(ctx, items);
+        const checked = await this.checkReferences(ctx, items, scope);
         if ('errorCode' in checked) return checked;
         // Without a key the request is not retry-safe, but its items must still get distinct operation ids.
         const prefix = scope?.id ?? `${ctx.caller.keyId}:~${randomUUID()}`;
@@ -184,9 +184,13 @@ export class InventoryService {
    * positions too (the writes need them): a position that exists proves its SKU does (SKUs are archived, never
    * deleted), so only the SKUs of positions not created yet are read — one round trip fewer for the usual sale.
    */
-  private async checkReferences(ctx: RequestContext, items: readonly { sku: string; location: string }[]): Promise<{ locations: Map<string, LocationRecord>; positions: Map<string, InventoryPositionRecord> } | ErrorResultValue> {
+  /**
+   * Reads the positions the items name (proving their SKUs) and checks every reference. Only a resumed request
+   * can find its operations applied already, so only it reads the positions' recent operations.
+   */
+  private async checkReferences(ctx: RequestContext, items: readonly { sku: string; location: string }[], scope: OperationScope | null): Promise<{ locations: Map<string, LocationRecord>; positions: Map<string, InventoryPositionRecord> } | ErrorResultValue> {
     const [positionList, locations, allowed] = await Promise.all([
-      this.positions.findByKeys([...new Set(items.map((item) => positionKey(item.sku, item.location)))]),
+      this.positions.findByKeys([...new Set(items.map((item) => positionKey(item.sku, item.location)))], { recentOps: scope?.resumed === true }),
       this.locations.findByKeys([...new Set(items.map((item) => item.location))]),
       this.allowedLocations(ctx),
     ]);

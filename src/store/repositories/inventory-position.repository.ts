@@ -1,10 +1,10 @@
 import type { Connection, Model } from 'mongoose';
 import { pageOf, type Page, type PageRequest } from '../../domain/common/pagination.js';
-import type { AppliedOp, InventoryPositionRecord, PositionQuantitiesRecord } from '../../domain/inventory/inventory.types.js';
+import type { AppliedOp, InventoryPositionRecord, PositionQuantitiesRecord, RecentOps } from '../../domain/inventory/inventory.types.js';
 import { inventoryPositionSchema, type InventoryPositionDocument } from '../models/inventory-position.model.js';
 import type { OutboxEntryValue } from '../../domain/changes/change-event.js';
 import { EmptyOutboxReads, encodeOutboxEntry, outboxOnInsert, withOutbox, WITHOUT_OUTBOX_ENTRIES, type OutboxSignal, type WrittenOutbox } from '../outbox.js';
-import { encodeAppliedOp, StoredRecentOps, type StoredAppliedOp } from '../applied-op-codec.js';
+import { encodeAppliedOp, StoredRecentOps, UnreadRecentOps, type StoredAppliedOp } from '../applied-op-codec.js';
 import { isDuplicateKeyError } from './mongo-errors.js';
 
 type StoredPosition = InventoryPositionDocument & { _id: string };
@@ -16,9 +16,14 @@ type StoredPosition = InventoryPositionDocument & { _id: string };
  */
 export const RECENT_OPS_KEPT = 100;
 
+const WITHOUT_OUTBOX_ENTRIES_OR_OPS = { ...WITHOUT_OUTBOX_ENTRIES, recentOps: 0 } as const;
 const QUANTITIES = { skuCode: 1, locationCode: 1, onHand: 1, reserved: 1, safetyStock: 1 } as const;
 
-function toRecord({ _id, ...document }: StoredPosition): InventoryPositionRecord {
+function toRecord(document: StoredPosition): InventoryPositionRecord {
+  return recordOf(document, new StoredRecentOps(document.recentOps as StoredAppliedOp[]));
+}
+
+function recordOf({ _id, ...document }: StoredPosition, recentOps: RecentOps): InventoryPositionRecord {
   return {
     key: _id,
     skuCode: document.skuCode,
@@ -30,7 +35,7 @@ function toRecord({ _id, ...document }: StoredPosition): InventoryPositionRecord
     lastResetJobId: document.lastResetJobId ?? null,
     lastSetAt: document.lastSetAt ?? null,
     holds: (document.holds ?? []).map((hold) => ({ reservationId: hold.reservationId, quantity: hold.quantity })),
-    recentOps: new StoredRecentOps(document.recentOps as StoredAppliedOp[]),
+    recentOps,
     version: document.version,
     createdAt: document.createdAt,
     updatedAt: document.updatedAt,
@@ -107,10 +112,14 @@ export class InventoryPositionRepository {
   }
 
   /** Through the driver's collection, as the writes: a lookup by `_id` needs no casting (see VersionedRepository). */
-  async findByKeys(keys: readonly string[]): Promise<InventoryPositionRecord[]> {
+  /**
+   * `recentOps: false` leaves the operations out (`UnreadRecentOps`): for a first attempt under a fresh operation
+   * scope, which cannot find its own operations there and so need not decode a busy position's hundred.
+   */
+  async findByKeys(keys: readonly string[], { recentOps = true }: { readonly recentOps?: boolean } = {}): Promise<InventoryPositionRecord[]> {
     if (keys.length === 0) return [];
-    const documents = await this.model.collection.find({ _id: { $in: [...keys] } } as never, { projection: WITHOUT_OUTBOX_ENTRIES }).toArray();
-    return (documents as unknown as (StoredPosition & { outboxAt?: Date })[]).map((document) => this.emptyOutboxReads.note(toRecord(document), document));
+    const documents = await this.model.collection.find({ _id: { $in: [...keys] } } as never, { projection: recentOps ? WITHOUT_OUTBOX_ENTRIES : WITHOUT_OUTBOX_ENTRIES_OR_OPS }).toArray();
+    return (documents as unknown as (StoredPosition & { outboxAt?: Date })[]).map((document) => this.emptyOutboxReads.note(recentOps ? toRecord(document) : recordOf(document, new UnreadRecentOps()), document));
   }
 
   /** Quantities only: available-to-sell reads many positions and needs none of their operations. */
