@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { APPLIED_OP_KINDS, INVENTORY_FLAGS, type AppliedOp } from '../../src/domain/inventory/inventory.types.js';
-import { decodeAppliedOp, encodeAppliedOp, StoredRecentOps } from '../../src/store/applied-op-codec.js';
+import { decodeAppliedOp, encodeAppliedOp, StoredRecentOps, UnreadRecentOps } from '../../src/store/applied-op-codec.js';
 
 const appliedOp: fc.Arbitrary<AppliedOp> = fc.record(
   {
@@ -56,5 +56,20 @@ describe("a position's stored operations, decoded when asked for", () => {
         }
       }),
     );
+  });
+});
+
+describe('a position read without its operations', () => {
+  const op = (id: string): AppliedOp => ({ id, delta: 1, onHandBefore: 0, onHandAfter: 1, flags: [], at: new Date(0) });
+
+  it('knows the operations written since the read, and refuses to list what it did not read', () => {
+    const unread = new UnreadRecentOps();
+    expect(unread.find('k:0')).toBeUndefined();
+    const written = unread.concat(op('k:0')).concat(op('k:1'));
+    expect(written.find('k:1')).toEqual(op('k:1'));
+    expect(written.find('k:2')).toBeUndefined();
+    expect(() => [...written]).toThrow(/without its recent operations/);
+    expect(() => written.length).toThrow(/without its recent operations/);
+    expect(() => written.oldest()).toThrow(/without its recent operations/);
   });
 });
