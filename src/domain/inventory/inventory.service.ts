@@ -183,10 +183,8 @@ export class InventoryService {
    * Unknown SKUs and locations reject the batch; a location outside a bound key's channels is FORBIDDEN. Reads the
    * positions too (the writes need them): a position that exists proves its SKU does (SKUs are archived, never
    * deleted), so only the SKUs of positions not created yet are read — one round trip fewer for the usual sale.
-   */
-  /**
-   * Reads the positions the items name (proving their SKUs) and checks every reference. Only a resumed request
-   * can find its operations applied already, so only it reads the positions' recent operations.
+   * Only a resumed request can find its own operations applied already, so only it reads the positions' recent
+   * operations.
    */
   private async checkReferences(ctx: RequestContext, items: readonly { sku: string; location: string }[], scope: OperationScope | null): Promise<{ locations: Map<string, LocationRecord>; positions: Map<string, InventoryPositionRecord> } | ErrorResultValue> {
     const [positionList, locations, allowed] = await Promise.all([
