@@ -29,7 +29,7 @@ export interface IdempotencyEntry {
 export interface IdempotencyTakeOver {
   readonly token: string;
   readonly lockedUntil: Date;
-  /** The taker's, when a released key is taken over for other input (with a new generation). */
+  /** The taker's: the same as the record's, except when a released key is taken over for other input. */
   readonly requestHash: string;
   readonly operation: string;
   readonly generation: string | null;
