@@ -99,6 +99,26 @@ describe('a gateway killed between the position write and the ledger write', () 
   });
 });
 
+describe('a gateway killed between the position write and the ledger write, then a hundred changes before the retry', () => {
+  it('applies nothing twice although the position no longer remembers the operation, and writes its movement once', async () => {
+    const crashing = await startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName, FAILPOINTS: 'inventory.after-position-write=crash' } });
+    const [sku] = SKUS as [string];
+    const before = { onHand: await onHandOf(sku), movements: await movementCount(sku) };
+    const items = [{ sku, location: 'L', delta: -3, reason: 'SALE' }];
+
+    await expect(graphqlClient(crashing.url, key)(adjustInventory, { items, key: 'crash-late' })).rejects.toThrow();
+    expect(await crashing.exited()).toBe(137);
+    // The position changes a hundred times (its last hundred operations are all it remembers) before the client retries.
+    const receipts = Array.from({ length: 100 }, () => ({ sku, location: 'L', delta: 1, reason: 'RECEIPT' }));
+    expect((await clients[0]!(adjustInventory, { items: receipts, key: 'crash-late-receipts' })).data?.adjustInventory).toMatchObject({ __typename: 'InventoryBatchResult' });
+
+    const retried = await settle(async () => (await clients[1]!(adjustInventory, { items, key: 'crash-late' })).data?.adjustInventory);
+    expect(retried).toMatchObject({ __typename: 'InventoryBatchResult', items: [{ outcome: 'APPLIED', movement: { onHandBefore: before.onHand, onHandAfter: before.onHand - 3 } }] });
+    expect(await onHandOf(sku)).toBe(before.onHand - 3 + 100);
+    expect(await movementCount(sku)).toBe(before.movements + 1 + 100);
+  });
+});
+
 describe('a gateway SIGKILLed mid-batch', () => {
   it('loses nothing and applies nothing twice when the client retries elsewhere', async () => {
     // Paused right after its first position write, then killed by the operating system: no handler runs.

@@ -5,6 +5,7 @@ import { decideAdjustment } from '../../src/domain/inventory/inventory-decisions
 import { positionKey, type InventoryPositionRecord } from '../../src/domain/inventory/inventory.types.js';
 import { PositionWriter, type PositionOperation } from '../../src/domain/inventory/position-writer.js';
 import { createLogger } from '../../src/logging/logger.js';
+import { OUTBOX_SOURCES } from '../../src/store/change-finalizers.js';
 import { uniqueDbName } from '../utils/test-store.js';
 
 let app: App;
@@ -131,5 +132,52 @@ describe('a resumed request whose operation has left the position', () => {
     expect((await read())[0]!.onHand).toBe(before!.onHand - 1 + 100);
     const ledger = await movements.list('W-1', 'L-1', null, { first: 500, afterKey: null });
     expect(ledger.items.filter((movement) => movement.idempotencyKey === 'resumed-late')).toHaveLength(1);
+  });
+});
+
+describe('a resumed request whose attempt died between a position write and its ledger write', () => {
+  /** The first attempt writes the position, then fails before its movement is written: the key is released. */
+  async function failBeforeTheLedger(key: string): Promise<void> {
+    const movements = app.store.repositories.inventoryMovements;
+    const insertMany = movements.insertManyIfAbsent;
+    movements.insertManyIfAbsent = () => Promise.reject(new Error('connection reset'));
+    try {
+      await expect(app.services.inventory.adjust(app.systemContext(), [{ sku: 'W-3', location: 'L-1', delta: -2, reason: 'SALE' }], key)).rejects.toThrow('connection reset');
+    } finally {
+      movements.insertManyIfAbsent = insertMany;
+    }
+  }
+
+  /** What the relay does, without one running here: moves every pending position change to the change log. */
+  async function relayPositionChanges(): Promise<void> {
+    const log = app.store.repositories.changeLog;
+    const source = OUTBOX_SOURCES.find((candidate) => candidate.entity === 'InventoryPosition')!;
+    const documents = await log.readOutboxes(source.collection, await log.pendingOutboxIds(source.collection, 10_000));
+    const head = await log.headSeq();
+    const drafts = documents.flatMap((document) => source.finalize(document, document.outbox!));
+    await log.append(drafts.map((draft, index) => ({ ...draft, seq: head + 1 + index, loggedAt: new Date() })), 1);
+    await log.removeDrained(source.collection, documents.map((document) => ({ id: document._id, version: Number(document['version']), entries: document.storedOutbox ?? [] })));
+  }
+
+  it.each([
+    ['still pending in the outbox', 'unledgered-pending', false],
+    ['logged by the relay', 'unledgered-logged', true],
+  ])('finds the change it made (%s) after the operation left the position, and applies nothing twice', async (_where, key, relayed) => {
+    const ctx = app.systemContext();
+    const [, , before] = await read();
+    await failBeforeTheLedger(key);
+    const ledger = () => app.store.repositories.inventoryMovements.list('W-3', 'L-1', null, { first: 500, afterKey: null });
+    expect((await ledger()).items.filter((movement) => movement.idempotencyKey === key)).toHaveLength(0);
+    // A hundred changes later the position no longer remembers the operation.
+    await app.services.inventory.adjust(ctx, Array.from({ length: 100 }, () => ({ sku: 'W-3', location: 'L-1', delta: 1, reason: 'RECEIPT' })), `${key}-receipts`);
+    expect([...(await read())[2]!.recentOps].some((op) => op.id.startsWith(`system:${key}:`))).toBe(false);
+    if (relayed) await relayPositionChanges();
+
+    const retried = await app.services.inventory.adjust(ctx, [{ sku: 'W-3', location: 'L-1', delta: -2, reason: 'SALE' }], key);
+    expect(retried).toMatchObject({ kind: 'batch', items: [{ outcome: 'APPLIED', movement: { onHandBefore: before!.onHand, onHandAfter: before!.onHand - 2, delta: -2 } }] });
+    expect((await read())[2]!.onHand).toBe(before!.onHand - 2 + 100);
+    // The missing movement is written once, with the quantities of the change the first attempt made.
+    const written = (await ledger()).items.filter((movement) => movement.idempotencyKey === key);
+    expect(written).toMatchObject([{ delta: -2, onHandBefore: before!.onHand, onHandAfter: before!.onHand - 2, reason: 'SALE' }]);
   });
 });

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { RequestContext } from '../common/request-context.js';
 
 /** What produced a change: who, through what, and why. Carried by every event to every subscriber. */
@@ -78,8 +78,24 @@ export function systemOrigin(source: ChangeOriginValue['source'], on: { apiKeyId
   return { source, apiKeyId: on.apiKeyId ?? null, apiKey: on.apiKey ?? null, requestId: null, idempotencyKey: null, reason: on.reason ?? null, referenceDocument: on.referenceDocument ?? null };
 }
 
-export function outboxEntry(origin: ChangeOriginValue, at: Date, fields: Omit<OutboxEntryValue, 'id' | 'at' | 'origin'> = {}): OutboxEntryValue {
-  return { id: randomUUID(), at, origin, ...fields };
+/** `id`: the event's id; random unless the change has an identity of its own ({@link operationEventId}). */
+export function outboxEntry(origin: ChangeOriginValue, at: Date, fields: Omit<OutboxEntryValue, 'id' | 'at' | 'origin'> = {}, id: string = randomUUID()): OutboxEntryValue {
+  return { id, at, origin, ...fields };
+}
+
+/**
+ * The event id of the change an operation id made (an operation applies once, so it makes one change): a retry
+ * that must know whether an earlier attempt applied the operation can look for its event, pending in the
+ * document's outbox or logged, after the document itself has forgotten it. A name-based UUID (RFC 9562
+ * version 8, from SHA-256): shaped like the random ids, and the operation id (which holds the API key's id and
+ * the client's idempotency key) does not reach subscribers.
+ */
+export function operationEventId(opId: string): string {
+  const bytes = createHash('sha256').update(`operation:${opId}`).digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x80;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** One page of the log as the `changes` query returns it. */

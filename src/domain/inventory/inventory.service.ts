@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import pMap from 'p-map';
+import type { ChangeLogRepository } from '../../store/repositories/change-log.repository.js';
 import type { ChannelRepository } from '../../store/repositories/channel.repository.js';
 import type { InventoryMovementRepository } from '../../store/repositories/inventory-movement.repository.js';
 import type { InventoryPositionRepository } from '../../store/repositories/inventory-position.repository.js';
 import type { SkuRepository } from '../../store/repositories/sku.repository.js';
 import { assertChannelAccess } from '../access/channel-access.js';
+import { operationEventId } from '../changes/change-event.js';
 import { MAX_BATCH_ITEMS } from '../common/batch.js';
 import { runBatchMutation, unknownReferences } from '../common/batch-mutation.js';
 import { DomainError, invalidInput, type ErrorResultValue, type InputIssue } from '../common/errors.js';
@@ -17,7 +19,7 @@ import { availabilityOf } from './availability.js';
 import { decideAdjustment, decideSet } from './inventory-decisions.js';
 import { positionKey, positionView, type InventoryBatchOutcome, type InventoryItemOutcomeRecord, type InventoryMovementRecord, type InventoryPositionFilter, type InventoryPositionRecord, type SkuAvailabilityRecord } from './inventory.types.js';
 import { adjustmentBatchSchema, setBatchSchema } from './inventory.validation.js';
-import { PositionWriter, type PositionOperation, type WrittenItem } from './position-writer.js';
+import { appliedOpOfChange, movementOf, PositionWriter, type PositionOperation, type WrittenItem } from './position-writer.js';
 
 /** Positions written in parallel per batch; items on the same position are applied in order, one at a time. */
 const POSITION_CONCURRENCY = 8;
@@ -32,6 +34,7 @@ export class InventoryService {
     private readonly locations: LocationDirectory,
     private readonly channels: ChannelRepository,
     private readonly idempotency: IdempotencyService,
+    private readonly changeLog: ChangeLogRepository,
   ) {
     this.writer = new PositionWriter(positions, movements);
   }
@@ -95,7 +98,7 @@ export class InventoryService {
           const policy = checked.locations.get(item.location)!.negativeStockPolicy;
           return { index, opId: `${scope.id}:${index}`, ...ids, reason: item.reason, referenceDocument: item.referenceDocument ?? null, idempotencyKey, decide: (current) => decideAdjustment(current, item.delta, policy, ids) };
         });
-        return this.applyAll(ctx, await this.withRecorded(operations, scope), checked.positions);
+        return this.applyAll(ctx, await this.withRecorded(ctx, operations, scope), checked.positions);
       },
     });
   }
@@ -118,19 +121,29 @@ export class InventoryService {
           const ids = { skuCode: item.sku, locationCode: item.location };
           return { index, opId: `${prefix}:${index}`, ...ids, reason: item.reason ?? 'CYCLE_COUNT', referenceDocument: item.referenceDocument ?? null, idempotencyKey: idempotencyKey ?? null, kind: 'SET', decide: (current) => decideSet(current, item.onHand, item.compareOnHand, item.safetyStock, ids) };
         });
-        return this.applyAll(ctx, await this.withRecorded(operations, scope), checked.positions);
+        return this.applyAll(ctx, await this.withRecorded(ctx, operations, scope), checked.positions);
       },
     });
   }
 
   /**
    * A resumed request (its earlier attempt died or failed part way) may have applied operations that a hundred
-   * later changes have since pushed out of their position's recent operations; their movements are in the ledger.
-   * A first attempt cannot have applied any, and reads nothing more.
+   * later changes have since pushed out of their position's recent operations. Their movements are in the ledger,
+   * or, when the attempt died between a position write and its ledger write, the change the operation made is
+   * still pending in the position's outbox or logged (7 days, beyond any key's retention): the movement is rebuilt
+   * from it, and written with the others. A first attempt cannot have applied any, and reads nothing more.
    */
-  private async withRecorded(operations: readonly PositionOperation[], scope: OperationScope | null): Promise<readonly PositionOperation[]> {
+  private async withRecorded(ctx: RequestContext, operations: readonly PositionOperation[], scope: OperationScope | null): Promise<readonly PositionOperation[]> {
     if (!scope?.resumed) return operations;
     const recorded = new Map((await this.movements.findByIds(operations.map((operation) => operation.opId))).map((movement) => [movement.id, movement]));
+    const byEventId = new Map(operations.filter((operation) => !recorded.has(operation.opId)).map((operation) => [operationEventId(operation.opId), operation]));
+    if (byEventId.size > 0) {
+      const keys = new Set([...byEventId.values()].map((operation) => positionKey(operation.skuCode, operation.locationCode)));
+      for (const change of await this.changeLog.findChanges('InventoryPosition', [...keys], [...byEventId.keys()])) {
+        const operation = byEventId.get(change.eventId);
+        if (operation) recorded.set(operation.opId, movementOf(ctx, operation, appliedOpOfChange(operation.opId, change)));
+      }
+    }
     return operations.map((operation) => {
       const movement = recorded.get(operation.opId);
       return movement ? { ...operation, recorded: movement } : operation;

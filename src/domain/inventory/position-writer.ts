@@ -1,5 +1,5 @@
 import type { InventoryMovementRepository } from '../../store/repositories/inventory-movement.repository.js';
-import { originOf, outboxEntry } from '../changes/change-event.js';
+import { operationEventId, originOf, outboxEntry, type ChangeDraftValue } from '../changes/change-event.js';
 import pMap from 'p-map';
 import type { InventoryPositionRepository, PositionChange } from '../../store/repositories/inventory-position.repository.js';
 import { failpoint } from '../../faults/failpoints.js';
@@ -21,7 +21,10 @@ export interface PositionOperation {
   readonly decide: (current: InventoryPositionRecord | null) => Decision;
   /** 'SET' for an absolute value (setInventory): recorded so the daily reset never overwrites it with an older snapshot. */
   readonly kind?: 'SET';
-  /** The ledger's movement for this operation id, looked up for a resumed request only: applied already. */
+  /**
+   * The movement of this operation id when an earlier attempt applied it (from the ledger, or rebuilt from the
+   * change it made): looked up for a resumed request only.
+   */
   readonly recorded?: InventoryMovementRecord;
 }
 
@@ -103,7 +106,7 @@ export class PositionWriter {
   private prepare(ctx: RequestContext, operation: PositionOperation, current: InventoryPositionRecord | null): { readonly kind: 'decided'; readonly item: WrittenItem } | PreparedWrite {
     const applied = current?.recentOps.find(operation.opId);
     // Applied before (a retry): report it; its ledger entry is (re)written with the others.
-    if (applied && current) return { kind: 'decided', item: { index: operation.index, outcome: 'APPLIED', position: current, movement: this.movementOf(ctx, operation, applied), flags: applied.flags, error: null } };
+    if (applied && current) return { kind: 'decided', item: { index: operation.index, outcome: 'APPLIED', position: current, movement: movementOf(ctx, operation, applied), flags: applied.flags, error: null } };
     // Applied by the attempt this request resumes, and pushed out of the position's recent operations since.
     const { recorded } = operation;
     if (recorded) return { kind: 'decided', item: { index: operation.index, outcome: 'APPLIED', position: current, movement: recorded, flags: recorded.flags, error: null } };
@@ -114,10 +117,15 @@ export class PositionWriter {
 
     const at = new Date();
     const op: AppliedOp = { id: operation.opId, delta: decision.onHand - (current?.onHand ?? 0), onHandBefore: current?.onHand ?? 0, onHandAfter: decision.onHand, flags: decision.flags, at, ...(operation.kind ? { kind: operation.kind } : {}) };
-    const entry = outboxEntry(originOf(ctx, { idempotencyKey: operation.idempotencyKey, reason: operation.reason, referenceDocument: operation.referenceDocument }), at, {
-      delta: { onHand: decision.onHand - (current?.onHand ?? 0), reserved: (decision.reserved ?? current?.reserved ?? 0) - (current?.reserved ?? 0), safetyStock: decision.safetyStock - (current?.safetyStock ?? 0) },
-      data: { flags: op.flags },
-    });
+    const entry = outboxEntry(
+      originOf(ctx, { idempotencyKey: operation.idempotencyKey, reason: operation.reason, referenceDocument: operation.referenceDocument }),
+      at,
+      {
+        delta: { onHand: decision.onHand - (current?.onHand ?? 0), reserved: (decision.reserved ?? current?.reserved ?? 0) - (current?.reserved ?? 0), safetyStock: decision.safetyStock - (current?.safetyStock ?? 0) },
+        data: { flags: op.flags },
+      },
+      operationEventId(operation.opId),
+    );
     const change: PositionChange = { entry, onHand: decision.onHand, safetyStock: decision.safetyStock, ...(decision.reserved === undefined ? {} : { reserved: decision.reserved }), ...(decision.removeHold === undefined ? {} : { removeHold: decision.removeHold }), ...(operation.kind === 'SET' ? { lastSetAt: at } : {}), op, at };
     return { kind: 'write', key: positionKey(operation.skuCode, operation.locationCode), operation, current, decision, change };
   }
@@ -128,7 +136,7 @@ export class PositionWriter {
     const position: InventoryPositionRecord = current
       ? { ...current, onHand: decision.onHand, safetyStock: decision.safetyStock, reserved: decision.reserved ?? current.reserved, holds: current.holds.filter((hold) => hold.reservationId !== decision.removeHold), version: current.version + 1, updatedAt: at, recentOps: current.recentOps.concat(op) }
       : { key, skuCode: operation.skuCode, locationCode: operation.locationCode, onHand: decision.onHand, reserved: 0, safetyStock: decision.safetyStock, lastResetAsOf: null, recentOps: recentOpsOf([op]), holds: [], version: 1, createdAt: at, updatedAt: at };
-    return { index: operation.index, outcome: 'APPLIED', position, movement: this.movementOf(ctx, operation, op), flags: op.flags, error: null };
+    return { index: operation.index, outcome: 'APPLIED', position, movement: movementOf(ctx, operation, op), flags: op.flags, error: null };
   }
 
   private async withLedger(item: WrittenItem, ledger: 'now' | 'deferred'): Promise<WrittenItem> {
@@ -140,22 +148,32 @@ export class PositionWriter {
   async writeLedger(items: readonly WrittenItem[]): Promise<void> {
     await this.movements.insertManyIfAbsent(items.flatMap((item) => (item.movement ? [item.movement] : [])));
   }
+}
 
-  private movementOf(ctx: RequestContext, operation: PositionOperation, op: AppliedOp): InventoryMovementRecord {
-    return {
-      id: op.id,
-      skuCode: operation.skuCode,
-      locationCode: operation.locationCode,
-      delta: op.delta,
-      reason: operation.reason,
-      referenceDocument: operation.referenceDocument,
-      apiKeyId: ctx.caller.keyId,
-      apiKey: ctx.caller.name,
-      idempotencyKey: operation.idempotencyKey,
-      onHandBefore: op.onHandBefore,
-      onHandAfter: op.onHandAfter,
-      flags: op.flags,
-      at: op.at,
-    };
-  }
+/** The ledger's movement for an operation applied as `op` says. */
+export function movementOf(ctx: RequestContext, operation: PositionOperation, op: AppliedOp): InventoryMovementRecord {
+  return {
+    id: op.id,
+    skuCode: operation.skuCode,
+    locationCode: operation.locationCode,
+    delta: op.delta,
+    reason: operation.reason,
+    referenceDocument: operation.referenceDocument,
+    apiKeyId: ctx.caller.keyId,
+    apiKey: ctx.caller.name,
+    idempotencyKey: operation.idempotencyKey,
+    onHandBefore: op.onHandBefore,
+    onHandAfter: op.onHandAfter,
+    flags: op.flags,
+    at: op.at,
+  };
+}
+
+/**
+ * The operation as the change it made records it (see the position finalizer in store/change-finalizers.ts):
+ * onHand after it, its delta, its flags and time.
+ */
+export function appliedOpOfChange(opId: string, change: ChangeDraftValue): AppliedOp {
+  const data = change.data as { readonly onHand: number; readonly delta: { readonly onHand: number }; readonly flags?: AppliedOp['flags'] };
+  return { id: opId, delta: data.delta.onHand, onHandBefore: data.onHand - data.delta.onHand, onHandAfter: data.onHand, flags: data.flags ?? [], at: change.at };
 }

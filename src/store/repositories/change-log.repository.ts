@@ -1,5 +1,6 @@
 import type { Collection, Connection, Model } from 'mongoose';
-import type { ChangeEntity, ChangeEventValue, ChangeOriginValue, OutboxEntryValue } from '../../domain/changes/change-event.js';
+import type { ChangeDraftValue, ChangeEntity, ChangeEventValue, ChangeOriginValue, OutboxEntryValue } from '../../domain/changes/change-event.js';
+import { OUTBOX_SOURCES } from '../change-finalizers.js';
 import { decodeOutboxEntry, type StoredOutboxEntry, type WrittenOutbox } from '../outbox.js';
 import { changeFeedStateSchema, changeLogSchema } from '../models/change-log.model.js';
 import { isDuplicateKeyError } from './mongo-errors.js';
@@ -223,6 +224,25 @@ export class ChangeLogRepository {
       pending.push({ ...document, outbox: outbox.map(decodeOutboxEntry), storedOutbox: outbox });
     }
     return pending;
+  }
+
+  /**
+   * Changes by event id, wherever they are now: pending in the outbox of one of `documentIds` (documents of
+   * `entity`), or logged. The outboxes are read first: an entry leaves its outbox only after it is logged, so one
+   * that is not in the outboxes at that read is in the log when the log is read next (unless retention took it).
+   * Absent: never made, or past retention.
+   */
+  async findChanges(entity: ChangeEntity, documentIds: readonly string[], eventIds: readonly string[]): Promise<ChangeDraftValue[]> {
+    const wanted = new Set(eventIds);
+    if (wanted.size === 0) return [];
+    const source = OUTBOX_SOURCES.find((candidate) => candidate.entity === entity);
+    if (!source) throw new Error(`No outbox carries ${entity} changes.`);
+    const pending = (await this.readOutboxes(source.collection, documentIds)).flatMap((document) => source.finalize(document, document.outbox!)).filter((draft) => wanted.has(draft.eventId));
+    for (const draft of pending) wanted.delete(draft.eventId);
+    if (wanted.size === 0) return pending;
+    // The driver's collection: the unique eventId index serves the lookup.
+    const logged = (await this.log.collection.find({ eventId: { $in: [...wanted] } } as never).toArray()) as unknown as LoggedDocument[];
+    return [...pending, ...logged.map(toEvent)];
   }
 
   /**
