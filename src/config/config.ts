@@ -51,6 +51,11 @@ const envSchema = z
     WS_MAX_BUFFERED_BYTES: positiveInt.default(1024 * 1024),
   })
   .refine((env) => !(env.FAILPOINTS && env.NODE_ENV === 'production'), { message: 'failpoints are for tests and cannot be set in production', path: ['FAILPOINTS'] })
+  // A retry under a remembered key finds what its dead attempt applied in the change log (docs/inventory.md).
+  .refine((env) => env.CHANGE_LOG_RETENTION_HOURS >= env.IDEMPOTENCY_RETENTION_HOURS, {
+    message: 'keep changes at least as long as idempotency keys (IDEMPOTENCY_RETENTION_HOURS)',
+    path: ['CHANGE_LOG_RETENTION_HOURS'],
+  })
   .transform((env) => ({
     env: env.NODE_ENV,
     host: env.HOST,

@@ -26,6 +26,12 @@ describe('configuration', () => {
     expect(lines.join('\n')).toMatch(/IDEMPOTENCY_RETENTION_HOURS: keys are kept at least 24 hours/);
   });
 
+  it('refuses a change log kept shorter than idempotency keys (a retry looks for its dead attempt there)', () => {
+    expect(() => loadConfig({ CHANGE_LOG_RETENTION_HOURS: '12' })).toThrow(/CHANGE_LOG_RETENTION_HOURS: keep changes at least as long as idempotency keys/);
+    expect(() => loadConfig({ CHANGE_LOG_RETENTION_HOURS: '48', IDEMPOTENCY_RETENTION_HOURS: '72' })).toThrow(ConfigError);
+    expect(loadConfig({ CHANGE_LOG_RETENTION_HOURS: '24' }).changes.relay.retentionMs).toBe(24 * 60 * 60 * 1000);
+  });
+
   it("counts MongoDB commands only when asked (the driver's command monitoring costs CPU)", () => {
     expect(loadConfig({}).store.commandMetrics).toBe(false);
     expect(loadConfig({ MONGODB_COMMAND_METRICS: 'true' }).store.commandMetrics).toBe(true);
