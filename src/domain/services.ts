@@ -60,7 +60,7 @@ export function createServices(repositories: Repositories, options: ServiceOptio
     channels: new ChannelService(repositories.channels, repositories.locations, idempotency),
     skuMappings: new SkuMappingService(repositories.skuMappings, repositories.skus, repositories.channels, idempotency),
     priceLists: new PriceListService(repositories.priceLists, repositories.channels, idempotency),
-    prices: new PriceService(repositories.prices, repositories.priceHistory, repositories.priceLists, repositories.skus, repositories.channels, idempotency),
+    prices: new PriceService(repositories.prices, repositories.priceHistory, repositories.priceLists, repositories.skus, repositories.channels, idempotency, repositories.changeLog),
     apiKeys: new ApiKeyService(repositories.apiKeys, repositories.channels, options.apiKeys ?? DEFAULT_API_KEY_OPTIONS),
     idempotency,
     inventory: new InventoryService(repositories.inventoryPositions, repositories.inventoryMovements, repositories.skus, locationDirectory, repositories.channels, idempotency, repositories.changeLog),

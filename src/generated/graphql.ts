@@ -128,6 +128,7 @@ export type CatalogStatus =
 export type ChangeEvent = {
   /** When the writer stamped the change, just before sending its write (the commit follows within that round trip). */
   readonly at: Scalars['DateTime']['output'];
+  /** Unique per change, UUID-shaped. A change made by an inventory or price operation gets an id derived from that operation's id. */
   readonly eventId: Scalars['ID']['output'];
   readonly origin: ChangeOrigin;
   /** Global sequence number: resume with `since: seq`. */

@@ -51,6 +51,28 @@ describe('a gateway killed between a price write and its history entry', () => {
   });
 });
 
+describe('a gateway killed between a price write and its history entry, then 16 changes before the retry', () => {
+  it('applies nothing twice although the price no longer remembers the operation, and writes its history entry once', async () => {
+    const crashing = await startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName, FAILPOINTS: 'prices.after-price-write=crash' } });
+    const sku = 'S-5';
+    const before = { price: (await priceOfSku(sku))!, history: await historyCount(sku) };
+    const items = [{ sku, amount: 555 }];
+
+    await expect(graphqlClient(crashing.url, key)(setPrices, { priceList: 'BASE', items, key: 'crash-late' })).rejects.toThrow();
+    expect(await crashing.exited()).toBe(137);
+    // Sixteen more changes (a price remembers its last sixteen operations) before the client retries.
+    for (let i = 1; i <= 16; i++) expect((await clients[0]!(setPrices, { priceList: 'BASE', items: [{ sku, amount: 600 + i }], key: `crash-late-${i}` })).data?.setPrices).toMatchObject({ items: [{ outcome: 'UPDATED' }] });
+
+    const retried = await settle(async () => (await clients[1]!(setPrices, { priceList: 'BASE', items, key: 'crash-late' })).data?.setPrices);
+    expect(retried).toMatchObject({
+      __typename: 'PriceBatchResult',
+      items: [{ outcome: 'UPDATED', price: { amount: 555, version: before.price.version + 1 }, change: { before: { amount: before.price.amount, version: before.price.version }, after: { amount: 555, version: before.price.version + 1 } } }],
+    });
+    expect(await priceOfSku(sku)).toMatchObject({ amount: 616, version: before.price.version + 17 });
+    expect(await historyCount(sku)).toBe(before.history + 17);
+  });
+});
+
 describe('compare-and-set across two gateway processes', () => {
   it('lets exactly one of N parallel writers with the same compareVersion win', async () => {
     const current = (await priceOfSku('S-0'))!;

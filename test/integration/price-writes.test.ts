@@ -34,7 +34,7 @@ const contextFor = (): RequestContext => ({ ...app.systemContext(), caller: CALL
 /** A service over the given price repositories whose idempotency keys are abandoned at once (lease 0). */
 function serviceOver(prices: PriceRepository, history: PriceHistoryRepository): PriceService {
   const idempotency = new IdempotencyService(repositories.idempotency, { retentionMs: 86_400_000, leaseMs: 0 });
-  return new PriceService(prices, history, repositories.priceLists, repositories.skus, repositories.channels, idempotency);
+  return new PriceService(prices, history, repositories.priceLists, repositories.skus, repositories.channels, idempotency, repositories.changeLog);
 }
 
 /**

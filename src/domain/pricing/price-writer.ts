@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { originOf, outboxEntry } from '../changes/change-event.js';
+import { operationEventId, originOf, outboxEntry, type ChangeDraftValue } from '../changes/change-event.js';
 import pMap from 'p-map';
+import type { ChangeLogRepository } from '../../store/repositories/change-log.repository.js';
 import type { PriceHistoryRepository } from '../../store/repositories/price-history.repository.js';
 import type { PriceRepository } from '../../store/repositories/price.repository.js';
 import { failpoint } from '../../faults/failpoints.js';
@@ -43,10 +44,12 @@ export interface PriceWriteRequest {
  *    amount, bumps the version and pushes the operation id onto the document's bounded `recentChanges`, so
  *    "applied" and "recorded as applied" cannot separate. Then the history entry is inserted under the same id.
  * 3. A retry (the request's idempotency record was left IN_PROGRESS by a crash and taken over after its lease, or
- *    released by an error and sent again) finds its operation id in `recentChanges` or in the history, reports the
- *    stored outcome, and inserts the history entry if the crash came before it. It never fails its own
- *    compare-and-set and never applies twice. A first attempt cannot find its ids anywhere and does not look in
- *    the history.
+ *    released by an error and sent again) finds its operation id in `recentChanges`, in the history, or — for a
+ *    price written by an attempt that died before its history entry and changed 16 times since — as the change
+ *    event the write made (its id derives from the operation id: {@link operationEventId}), pending in the
+ *    price's outbox or logged. It reports the stored outcome and inserts the history entry if the crash came
+ *    before it: it never fails its own compare-and-set and never applies twice. A first attempt cannot find its
+ *    ids anywhere and looks nowhere but the price it reads anyway.
  *
  * Items are independent: a stale compareVersion rejects only its own item.
  */
@@ -54,27 +57,45 @@ export class PriceWriter {
   constructor(
     private readonly prices: PriceRepository,
     private readonly history: PriceHistoryRepository,
+    private readonly changeLog: ChangeLogRepository,
   ) {}
 
   async apply(ctx: RequestContext, request: PriceWriteRequest): Promise<PriceItemOutcomeRecord[]> {
     const digest = createHash('sha256').update(stableStringify({ priceList: request.priceList, items: request.items })).digest('hex').slice(0, 16);
     const operationId = (index: number) => `${request.operationScope}:${digest}:${index}`;
     const keys = request.items.map((item) => priceKey(request.priceList, item.sku));
-    const [stored, recorded] = await Promise.all([this.prices.findForWrite(keys), request.resumed ? this.history.findByIds(request.items.map((_, index) => operationId(index))) : []]);
+    const [stored, recorded] = await Promise.all([this.prices.findForWrite(keys), request.resumed ? this.recorded(ctx, request, keys, operationId) : new Map<string, PriceChangeRecord>()]);
     const storedByKey = new Map(stored.map((price) => [price.record.key, price]));
-    const recordedById = new Map(recorded.map((change) => [change.id, change]));
     return pMap(
       request.items,
       (item, index) => {
         const id = operationId(index);
         const current = storedByKey.get(keys[index]!) ?? null;
-        const earlier = recordedById.get(id);
-        // Applied by an earlier attempt whose entry left the document's recent list: the history has it.
+        const earlier = recorded.get(id);
+        // Applied by an earlier attempt whose entry left the document's recent list: the history has it, or its change.
         if (earlier) return applied(index, earlier, current?.record ?? null);
         return this.applyItem(ctx, request, item, index, id, current);
       },
       { concurrency: WRITE_CONCURRENCY },
     );
+  }
+
+  /**
+   * What earlier attempts of a resumed request applied, by operation id: from the history, else rebuilt from the
+   * change event the write made (an attempt that died before its history entry), and written to the history. The history is read before the
+   * prices' outboxes and the log are, and the outboxes before the log (an entry leaves its outbox only once logged).
+   */
+  private async recorded(ctx: RequestContext, request: PriceWriteRequest, keys: readonly string[], operationId: (index: number) => string): Promise<Map<string, PriceChangeRecord>> {
+    const ids = request.items.map((_, index) => operationId(index));
+    const recorded = new Map((await this.history.findByIds(ids)).map((change) => [change.id, change]));
+    const byEventId = new Map(ids.filter((id) => !recorded.has(id)).map((id) => [operationEventId(id), id]));
+    const rebuilt = (await this.changeLog.findChanges('Price', keys, [...byEventId.keys()])).flatMap((change) => {
+      const id = byEventId.get(change.eventId);
+      return id ? [priceChangeOfEvent(ctx, request, id, change)] : [];
+    });
+    await Promise.all(rebuilt.map((change) => this.history.ensure(change)));
+    for (const change of rebuilt) recorded.set(change.id, change);
+    return recorded;
   }
 
   private async applyItem(ctx: RequestContext, request: PriceWriteRequest, item: PriceItem, index: number, id: string, initial: StoredPrice | null): Promise<PriceItemOutcomeRecord> {
@@ -104,10 +125,16 @@ export class PriceWriter {
         idempotencyKey: request.idempotencyKey,
         at: ctx.now,
       };
-      const entry = outboxEntry(originOf(ctx, { idempotencyKey: request.idempotencyKey }), ctx.now, {
-        version: change.after.version,
-        data: { priceList: request.priceList, sku: item.sku, currency: request.currency, amount: item.amount, compareAtAmount, channels: request.channels },
-      });
+      const entry = outboxEntry(
+        originOf(ctx, { idempotencyKey: request.idempotencyKey }),
+        ctx.now,
+        {
+          version: change.after.version,
+          // `previous`: with the rest, what a retry rebuilds the history entry from if this attempt dies before writing it.
+          data: { priceList: request.priceList, sku: item.sku, currency: request.currency, amount: item.amount, compareAtAmount, channels: request.channels, previous: change.before && { amount: change.before.amount, compareAtAmount: change.before.compareAtAmount } },
+        },
+        operationEventId(id),
+      );
       const written = change.before === null ? await this.prices.insert(change, entry) : await this.prices.apply({ ...change, before: change.before }, entry);
       if (written) {
         // Fault tests stop the process here: the price is written, its history entry is not.
@@ -120,6 +147,23 @@ export class PriceWriter {
     }
     throw new DomainError('CONFLICT', `The price of SKU "${item.sku}" in price list "${request.priceList}" kept changing while it was written; retry the request.`);
   }
+}
+
+/** The history entry of a change, as the change event its price write made records it. */
+function priceChangeOfEvent(ctx: RequestContext, request: PriceWriteRequest, id: string, change: ChangeDraftValue): PriceChangeRecord {
+  type State = { readonly amount: number; readonly compareAtAmount: number | null };
+  const data = change.data as State & { readonly priceList: string; readonly sku: string; readonly previous?: State | null };
+  return {
+    id,
+    priceList: data.priceList,
+    sku: data.sku,
+    before: data.previous ? { amount: data.previous.amount, compareAtAmount: data.previous.compareAtAmount, version: change.version - 1 } : null,
+    after: { amount: data.amount, compareAtAmount: data.compareAtAmount, version: change.version },
+    apiKeyId: ctx.caller.keyId,
+    apiKey: ctx.caller.name,
+    idempotencyKey: request.idempotencyKey,
+    at: change.at,
+  };
 }
 
 /** The item's result for a change that is stored (now or by an earlier attempt of the same request). */

@@ -1,3 +1,4 @@
+import type { ChangeLogRepository } from '../../store/repositories/change-log.repository.js';
 import type { ChannelRepository } from '../../store/repositories/channel.repository.js';
 import type { PriceHistoryRepository } from '../../store/repositories/price-history.repository.js';
 import type { PriceListRepository } from '../../store/repositories/price-list.repository.js';
@@ -26,8 +27,9 @@ export class PriceService {
     private readonly skus: SkuRepository,
     private readonly channels: ChannelRepository,
     private readonly idempotency: IdempotencyService,
+    changeLog: ChangeLogRepository,
   ) {
-    this.writer = new PriceWriter(prices, history);
+    this.writer = new PriceWriter(prices, history, changeLog);
   }
 
   /** Null when there is no such price or its list is hidden from the caller (scoped to another channel). */
