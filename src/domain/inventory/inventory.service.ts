@@ -98,7 +98,7 @@ export class InventoryService {
           const policy = checked.locations.get(item.location)!.negativeStockPolicy;
           return { index, opId: `${scope.id}:${index}`, ...ids, reason: item.reason, referenceDocument: item.referenceDocument ?? null, idempotencyKey, decide: (current) => decideAdjustment(current, item.delta, policy, ids) };
         });
-        return this.applyAll(ctx, await this.withRecorded(ctx, operations, scope), checked.positions);
+        return this.applyAll(ctx, await this.withRecorded(ctx, operations, scope, checked.positions), checked.positions);
       },
     });
   }
@@ -121,7 +121,7 @@ export class InventoryService {
           const ids = { skuCode: item.sku, locationCode: item.location };
           return { index, opId: `${prefix}:${index}`, ...ids, reason: item.reason ?? 'CYCLE_COUNT', referenceDocument: item.referenceDocument ?? null, idempotencyKey: idempotencyKey ?? null, kind: 'SET', decide: (current) => decideSet(current, item.onHand, item.compareOnHand, item.safetyStock, ids) };
         });
-        return this.applyAll(ctx, await this.withRecorded(ctx, operations, scope), checked.positions);
+        return this.applyAll(ctx, await this.withRecorded(ctx, operations, scope, checked.positions), checked.positions);
       },
     });
   }
@@ -130,13 +130,16 @@ export class InventoryService {
    * A resumed request (its earlier attempt died or failed part way) may have applied operations that a hundred
    * later changes have since pushed out of their position's recent operations. Their movements are in the ledger,
    * or, when the attempt died between a position write and its ledger write, the change the operation made is
-   * still pending in the position's outbox or logged (7 days, beyond any key's retention): the movement is rebuilt
-   * from it, and written with the others. A first attempt cannot have applied any, and reads nothing more.
+   * still pending in the position's outbox or logged (the log is kept at least as long as idempotency keys): the
+   * movement is rebuilt from it, and written with the others. A first attempt cannot have applied any, and reads
+   * nothing more. `loaded`: the positions as read, with their recent operations, before any of these reads.
    */
-  private async withRecorded(ctx: RequestContext, operations: readonly PositionOperation[], scope: OperationScope | null): Promise<readonly PositionOperation[]> {
+  private async withRecorded(ctx: RequestContext, operations: readonly PositionOperation[], scope: OperationScope | null, loaded: ReadonlyMap<string, InventoryPositionRecord>): Promise<readonly PositionOperation[]> {
     if (!scope?.resumed) return operations;
-    const recorded = new Map((await this.movements.findByIds(operations.map((operation) => operation.opId))).map((movement) => [movement.id, movement]));
-    const byEventId = new Map(operations.filter((operation) => !recorded.has(operation.opId)).map((operation) => [operationEventId(operation.opId), operation]));
+    const forgotten = operations.filter((operation) => !loaded.get(positionKey(operation.skuCode, operation.locationCode))?.recentOps.find(operation.opId));
+    if (forgotten.length === 0) return operations;
+    const recorded = new Map((await this.movements.findByIds(forgotten.map((operation) => operation.opId))).map((movement) => [movement.id, movement]));
+    const byEventId = new Map(forgotten.filter((operation) => !recorded.has(operation.opId)).map((operation) => [operationEventId(operation.opId), operation]));
     if (byEventId.size > 0) {
       const keys = new Set([...byEventId.values()].map((operation) => positionKey(operation.skuCode, operation.locationCode)));
       for (const change of await this.changeLog.findChanges('InventoryPosition', [...keys], [...byEventId.keys()])) {

@@ -82,8 +82,8 @@ export class PriceWriter {
 
   /**
    * What earlier attempts of a resumed request applied, by operation id: from the history, else rebuilt from the
-   * change event the write made (an attempt that died before its history entry), and written to the history. The history is read before the
-   * prices' outboxes and the log are, and the outboxes before the log (an entry leaves its outbox only once logged).
+   * change event the write made (an attempt that died before its history entry) and written to the history. The
+   * prices' outboxes are read before the log (an entry leaves its outbox only once logged).
    */
   private async recorded(ctx: RequestContext, request: PriceWriteRequest, keys: readonly string[], operationId: (index: number) => string): Promise<Map<string, PriceChangeRecord>> {
     const ids = request.items.map((_, index) => operationId(index));
