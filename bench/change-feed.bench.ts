@@ -98,6 +98,11 @@ interface ChangeFeedBenchOptions {
   readonly sockets: number;
   readonly phases: readonly Phase[];
   readonly pin: boolean;
+  /**
+   * Keep the fan-out's pinning through the cross-replica passes too. By default they run unpinned: their goal names
+   * no core, and pinned, gateway B shares one core with the store, the subscriber client and the bench (BENCHMARKS.md).
+   */
+  readonly pinReplica: boolean;
   /** RSS phase: also take a sampling heap profile of gateway B and rank where the live memory per socket was allocated. */
   readonly heapSampling: boolean;
   readonly hardLimitSeconds: number;
@@ -121,7 +126,9 @@ latency from a commit on replica A to a subscriber on replica B through Redis, a
   --batch=N           cross-replica: items per adjustInventory request (default 10)
   --sockets=N         RSS: sockets opened, one subscription each (default 2000; --quick 500)
   --only=PHASE        run one phase: fanout, replica or rss
-  --no-pin            do not pin processes to cores (by default: gateway A on core 0, the rest elsewhere)
+  --no-pin            do not pin processes to cores (by default, for the fan-out and RSS phases: gateway A on
+                      core 0, the rest elsewhere; the cross-replica passes run unpinned)
+  --pin-replica       keep that pinning through the cross-replica passes as well
   --heap-sampling     RSS phase: rank where gateway B allocated the live memory per socket (sampling heap profile)
   --count-commands    count the gateways' store commands (MONGODB_COMMAND_METRICS=true on A and B; costs them CPU,
                       so the figures are not the default deployment's)
@@ -137,6 +144,7 @@ function parseChangeFeedOptions(argv: readonly string[], env: NodeJS.ProcessEnv)
   const numbers = new Map<string, number>();
   let phases: readonly Phase[] = PHASES;
   let pin = true;
+  let pinReplica = false;
   let heapSampling = false;
   const shared: string[] = [];
   const args = [...argv];
@@ -157,6 +165,7 @@ function parseChangeFeedOptions(argv: readonly string[], env: NodeJS.ProcessEnv)
       if (!PHASES.includes(phase)) throw new UsageError(`Unknown phase ${JSON.stringify(phase)}.\n\n${USAGE}`);
       phases = [phase];
     } else if (arg === '--no-pin') pin = false;
+    else if (arg === '--pin-replica') pinReplica = true;
     else if (arg === '--heap-sampling') heapSampling = true;
     else if (arg === '--quick' || arg === '--count-commands' || arg === '--help' || arg === '-h') shared.push(arg);
     else throw new UsageError(`Unknown argument "${arg}".\n\n${USAGE}`);
@@ -176,6 +185,7 @@ function parseChangeFeedOptions(argv: readonly string[], env: NodeJS.ProcessEnv)
     sockets: numbers.get('sockets') ?? (quick ? 500 : 2_000),
     phases,
     pin,
+    pinReplica,
     heapSampling,
     gatewayNodeArgs: common.gatewayNodeArgs,
     countCommands: common.countCommands,
@@ -333,6 +343,8 @@ interface ChangeFeedReport {
     readonly redis: string;
     readonly skuCount: number;
     readonly pinning: string;
+    /** The pinning during the cross-replica passes. */
+    readonly replicaPinning: string;
     /** Which replica held the relay lease (`change_relay_active` on /metrics) at the start and at the end. */
     readonly relay: string;
   };
@@ -942,6 +954,7 @@ async function runBench(options: ChangeFeedBenchOptions, cleanup: Cleanup): Prom
   const cores = cpus().length;
   const rest = cores > 2 ? `1-${cores - 1}` : '1';
   let pinning = 'none (--no-pin)';
+  let pinned: [string, number | null, string][] = [];
   if (options.pin && cores >= 2) {
     const targets: [string, number | null, string][] = [
       ['gateway A', a.pid, '0'],
@@ -953,6 +966,7 @@ async function runBench(options: ChangeFeedBenchOptions, cleanup: Cleanup): Prom
     ];
     // No pid for the store with MONGODB_URI: it runs elsewhere.
     const refused = targets.filter(([, pid, list]) => pid !== null && !pinTo(pid, list)).map(([name]) => name);
+    pinned = targets;
     pinning =
       refused.length === 0
         ? `gateway A alone on core 0; gateway B, the store, redis-server, the subscriber client and the bench on core${cores > 2 ? 's' : ''} ${rest} (taskset -a)`
@@ -995,6 +1009,15 @@ async function runBench(options: ChangeFeedBenchOptions, cleanup: Cleanup): Prom
   const bench: Bench = { options, a, b, inspectPort, agent, writer, head, change, db: client.db(dbName), cpu, windows: {} };
   const rss = options.phases.includes('rss') ? await measureRss(bench, subscriberKey, fanOutSkus[2]!) : null;
   const fanOut = options.phases.includes('fanout') ? await measureFanOut(bench, subscriberKey, fanOutSkus[0]!, fanOutSkus[1]!) : null;
+  let replicaPinning = pinning;
+  if (options.phases.includes('replica') && pinned.length > 0 && !options.pinReplica) {
+    // Pinned, gateway B would share one core with the store (whose collections then stall it), the subscriber
+    // client and the bench while A has a core of its own; the cross-replica goal names no core.
+    const all = `0-${cores - 1}`;
+    const refused = pinned.filter(([, pid]) => pid !== null && !pinTo(pid, all)).map(([name]) => name);
+    replicaPinning = refused.length === 0 ? 'none: every process on every core (--pin-replica keeps the pinning above)' : `partial: taskset failed to unpin ${refused.join(', ')}`;
+    progress(`pinning for the cross-replica passes: ${replicaPinning}`);
+  }
   const replica = options.phases.includes('replica') ? await measureReplica(bench, subscriberKey, writerPositions, fanOutSkus[2]!) : null;
   const relayAtEnd = await relayHolder();
 
@@ -1004,6 +1027,7 @@ async function runBench(options: ChangeFeedBenchOptions, cleanup: Cleanup): Prom
       redis: `redis-server ${redis.version}`,
       skuCount: skuCodes.length,
       pinning,
+      replicaPinning,
       relay: relayAtStart === relayAtEnd ? relayAtStart : `${relayAtStart} at the start, ${relayAtEnd} at the end`,
     },
     settings: {
@@ -1421,6 +1445,7 @@ function formatChangeFeedReport(report: ChangeFeedReport): string {
     `node ${env.node} on ${env.platform}, ${env.cpus} × ${env.cpuModel}, ${env.memoryGb} GB, load average ${env.loadAverageAtStart.toFixed(2)} at start`,
     `store: ${env.store}; ${int(env.skuCount)} SKUs; bus: ${env.redis} (private, 127.0.0.1)`,
     `pinning: ${env.pinning}; relay lease held by ${env.relay}`,
+    `pinning for the cross-replica passes: ${env.replicaPinning}`,
     `settings: ${Object.entries(report.settings).map(([key, value]) => `${key}=${String(value)}`).join(' ')}`,
   ];
   const other = (cpu: CpuWindow): string => (cpu.otherCores === null ? 'n/a' : `${cpu.otherCores.toFixed(2)} cores${cpu.otherCores >= BUSY_NEIGHBOUR_CORES ? ' (! shared machine: expect noisier figures)' : ''}`);
