@@ -58,18 +58,17 @@ const ignoreSendError = (): void => undefined;
 /** Frames handed to `ws` are bytes, but graphql-ws speaks text frames: a binary one reaches a browser as a Blob. */
 const TEXT_FRAME = { binary: false } as const;
 
-const CLOSING_BRACE = 0x7d;
-
 /** WebSocket.OPEN. */
 const OPEN = 1;
 
 /**
- * One execution shared by a group: the result, and its JSON as UTF-8 when it can be sent as is (no errors to
- * format). Encoded once per group: each subscriber's frame is a copy of these bytes inside its own header and id.
+ * One execution shared by a group: the result, and when it can be sent as is (no errors to format) the end of
+ * every member's `next` message as UTF-8: the result's JSON and the message's closing brace. Encoded once per
+ * group, and written to each member's socket as it is, after that member's frame header and id.
  */
 interface SharedResult {
   readonly result: ExecutionResult;
-  readonly payload: Buffer | null;
+  readonly messageTail: Buffer | null;
 }
 
 interface Group {
@@ -191,8 +190,8 @@ class GroupMember implements AsyncIterableIterator<ExecutionResult>, DirectSink 
         }
         const pending = this.run(step.value);
         const shared = pending instanceof Promise ? await pending : pending;
-        if (!this.channel || shared.payload === null) return { value: shared.result, done: false };
-        this.send(shared.payload);
+        if (!this.channel || shared.messageTail === null) return { value: shared.result, done: false };
+        this.send(shared.messageTail);
       }
     } catch (error) {
       this.leave();
@@ -223,8 +222,8 @@ class GroupMember implements AsyncIterableIterator<ExecutionResult>, DirectSink 
       return true;
     }
     const shared = this.run(event);
-    if (shared instanceof Promise || shared.payload === null) return false;
-    this.send(shared.payload);
+    if (shared instanceof Promise || shared.messageTail === null) return false;
+    this.send(shared.messageTail);
     return true;
   }
 
@@ -238,7 +237,7 @@ class GroupMember implements AsyncIterableIterator<ExecutionResult>, DirectSink 
     const known = group.results.get(event.seq);
     if (known) return known;
     const settle = (result: ExecutionResult): SharedResult => {
-      const value = { result, payload: result.errors ? null : Buffer.from(JSON.stringify(result)) };
+      const value = { result, messageTail: result.errors ? null : Buffer.from(`${JSON.stringify(result)}}`) };
       // Kept for the other members only: a group of one would hold each result until its next event, long
       // enough to be promoted, and 10,000 such groups turned that into major collections mid-fan-out.
       if (group.members > 1 && (group.settled?.seq ?? -1) < event.seq) group.settled = { seq: event.seq, shared: value };
@@ -251,21 +250,32 @@ class GroupMember implements AsyncIterableIterator<ExecutionResult>, DirectSink 
     return shared;
   }
 
-  /** Sends an error-free result as this subscriber's `next` frame. */
-  private send(payload: Buffer): void {
+  /**
+   * Sends an error-free result as this subscriber's `next` frame: its header and id, then the group's shared tail.
+   * Written as two buffers into the corked socket (one system call either way), the tail is not copied per
+   * subscriber: copied, a change to 10,000 subscribers allocated ~4 MB of frames outside V8's heap, and that much
+   * external memory per change started major collections in the middle of fan-outs (BENCHMARKS.md, "25 November").
+   */
+  private send(messageTail: Buffer): void {
     const socket = this.channel?.socket;
     if (this.ended || !socket || socket.readyState !== OPEN) return;
     corkUntilNextTurn(socket);
-    const { frame, bodyOffset } = allocTextFrame(this.framePrefixBytes + payload.length + 1);
-    frame.write(this.framePrefix, bodyOffset);
-    payload.copy(frame, bodyOffset + this.framePrefixBytes);
-    frame[frame.length - 1] = CLOSING_BRACE;
+    const bodyLength = this.framePrefixBytes + messageTail.length;
     const tcp = socket._socket;
     // Without extensions `ws` writes every message to the socket at once, so a frame written here lands in the
     // same order as graphql-ws's own messages; with one (compression) `ws` may queue, and must frame it itself.
     // A failed write means the socket is closing: graphql-ws ends the operation on close.
-    if (tcp && socket.extensions === '') tcp.write(frame);
-    else socket.send(frame.subarray(bodyOffset), TEXT_FRAME, ignoreSendError);
+    if (tcp && socket.extensions === '') {
+      const { frame: head, bodyOffset } = allocTextFrame(bodyLength, this.framePrefixBytes);
+      head.write(this.framePrefix, bodyOffset);
+      tcp.write(head);
+      tcp.write(messageTail);
+    } else {
+      const body = Buffer.allocUnsafe(bodyLength);
+      body.write(this.framePrefix, 0);
+      messageTail.copy(body, this.framePrefixBytes);
+      socket.send(body, TEXT_FRAME, ignoreSendError);
+    }
   }
 
   private overBuffered(): boolean {

@@ -19,4 +19,16 @@ describe('text frames built whole', () => {
     const texts = ['{"id":"bé-ü","type":"next"}', '€'.repeat(50), 'last'];
     expect(await readFrames(Buffer.concat(texts.map(textFrame)))).toEqual(texts.map((text) => ({ text, isBinary: false })));
   });
+
+  it.each([10, 125, 126, 70_001])('reads back whole when only its start is in the frame buffer and the rest follows (%i bytes)', async (length) => {
+    const tail = Buffer.from('t'.repeat(length));
+    const head = Buffer.from('{"id":"ü"}:');
+    const { frame, bodyOffset } = allocTextFrame(head.length + tail.length, head.length);
+    head.copy(frame, bodyOffset);
+    expect(frame.length).toBe(bodyOffset + head.length);
+    expect(await readFrames(Buffer.concat([frame, tail, textFrame('next')]))).toEqual([
+      { text: `{"id":"ü"}:${tail.toString()}`, isBinary: false },
+      { text: 'next', isBinary: false },
+    ]);
+  });
 });
