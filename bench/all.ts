@@ -149,7 +149,10 @@ function summary(results: ReadonlyMap<BenchName, ChildRun>): string[] {
   for (const pass of feed?.replica?.passes ?? []) {
     if (!pass.latencyMs) continue;
     const { p50, p99 } = pass.latencyMs;
-    lines.push(`  commit → subscriber on another replica at ${pass.targetItemsPerSecond.toLocaleString('en-US')}/s (${pass.name}): p50 ${fixed(p50)} / p99 ${fixed(p99, 1)} ms (goal ≤ ${pass.goal.p50Ms} / ≤ ${pass.goal.p99Ms}): ${verdict(p50 <= pass.goal.p50Ms)} / ${verdict(p99 <= pass.goal.p99Ms)}`);
+    const at = `commit → subscriber on another replica at ${pass.targetItemsPerSecond.toLocaleString('en-US')}/s (${pass.name}): p50 ${fixed(p50)} / p99 ${fixed(p99, 1)} ms`;
+    // Issue 5 sets the goal at 1,000 changes/s (the target pass); the lighter pass is there for comparison.
+    if (pass.name !== 'target') lines.push(`  ${at} (for comparison: the goal is at the target rate)`);
+    else lines.push(`  ${at} (goal ≤ ${pass.goal.p50Ms} / ≤ ${pass.goal.p99Ms}): ${verdict(p50 <= pass.goal.p50Ms)} / ${verdict(p99 <= pass.goal.p99Ms)}`);
   }
   if (feed?.rss) {
     const rss = feed.rss;
