@@ -6,8 +6,8 @@
  *
  * Why by hand: `ws` writes each frame through its Sender as a header and a body write of their own, and offers no
  * way to send bytes already framed. A fan-out of one change to 10,000 subscriptions spent about half of its CPU in
- * that machinery (BENCHMARKS.md, "Frames written whole"); one buffer per frame, written to the socket
- * in the order `ws` writes its own, took the gateway's CPU per change from 44–51 ms to 27–36 ms.
+ * that machinery (BENCHMARKS.md, "Frames written whole"); frames built here and written straight to the socket, in
+ * the order `ws` writes its own, took the gateway's CPU per change from 44–51 ms to 27–36 ms.
  */
 export function allocTextFrame(bodyLength: number, bodyBytesHere = bodyLength): { readonly frame: Buffer; readonly bodyOffset: number } {
   const bodyOffset = bodyLength < 126 ? 2 : bodyLength < 65_536 ? 4 : 10;
