@@ -223,7 +223,7 @@ describe('a reset through the service', () => {
       },
     });
     const service = new InventoryResetService(
-      { jobs: app.store.repositories.inventoryResetJobs, positions: racing, movements: app.store.repositories.inventoryMovements, skus: app.store.repositories.skus, locations: app.store.repositories.locations },
+      { jobs: app.store.repositories.inventoryResetJobs, positions: racing, movements: app.store.repositories.inventoryMovements, changeLog: app.store.repositories.changeLog, skus: app.store.repositories.skus, locations: app.store.repositories.locations },
       { importDir: files.dir, chunkRows: 10, leaseMs: 5_000 },
     );
     const path = files.write('race.csv', resetCsv([['S-7', 'L-2', 50], ['S-8', 'L-2', 60]]));
@@ -265,7 +265,7 @@ describe('a reset through the service', () => {
     });
     const { sha256 } = await import('../../src/domain/inventory/reset/reset-file.js').then((m) => m.hashFile(path));
     const id = jobIdOf(sha256, { asOf, policy: 'REJECT_FILE', absent: 'LEAVE' });
-    const stores = { jobs: app.store.repositories.inventoryResetJobs, positions: dying, movements: app.store.repositories.inventoryMovements, skus: app.store.repositories.skus, locations: app.store.repositories.locations };
+    const stores = { jobs: app.store.repositories.inventoryResetJobs, positions: dying, movements: app.store.repositories.inventoryMovements, changeLog: app.store.repositories.changeLog, skus: app.store.repositories.skus, locations: app.store.repositories.locations };
     const now = new Date();
     await stores.jobs.insertIfAbsent({ id, state: 'QUEUED', phase: null, path, fileSha256: sha256, fileBytes: 1, asOf, policy: 'REJECT_FILE', absent: 'LEAVE', rowsTotal: null, rowsValidated: 0, rowsProcessed: 0, rowsApplied: 0, rowsUnchanged: 0, rowsSkipped: 0, rowsStale: 0, positionsZeroed: 0, errorCount: 0, staleCount: 0, requestedBy: { keyId: 'system', name: 'system' }, errors: [], stalePositions: [], attempts: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now }, { token: 'first-runner', until: new Date(now.getTime() + 200) });
     const claimed = (await stores.jobs.claim(id, 'first-runner', path, now, new Date(now.getTime() + 200)))!;
@@ -281,6 +281,47 @@ describe('a reset through the service', () => {
       expect(await onHandOf(sku, 'L-2')).toBe(100 + i - (sku === 'S-1' || sku === 'S-12' ? 1 : 0));
       const ledger = await app.services.inventory.listMovements(ctx, sku, 'L-2', asOf, 50, null);
       expect(ledger.items.filter((movement) => movement.reason === 'RESET')).toHaveLength(1);
+    }
+  });
+
+  it('resumed after dying between the positions of a chunk and its ledger, and after a hundred more changes to one of them, writes each movement once', async () => {
+    const rows = SKUS.map((sku, i) => [sku, 'L-1', 200 + i] as const);
+    const path = files.write('resume-ledger.csv', resetCsv(rows));
+    const asOf = new Date();
+    const service = app.services.inventoryReset as InventoryResetService;
+    // The first runner dies on its second ledger write: chunk 2's positions (S-5…S-8) are written, their movements are not.
+    const movements = app.store.repositories.inventoryMovements;
+    let ledgerWrites = 0;
+    const dying = new Proxy(movements, {
+      get(target, property, receiver) {
+        if (property === 'insertManyIfAbsent') {
+          return async (...args: Parameters<typeof movements.insertManyIfAbsent>) => {
+            if (++ledgerWrites === 2) throw new Error('runner died');
+            return target.insertManyIfAbsent(...args);
+          };
+        }
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const { sha256 } = await import('../../src/domain/inventory/reset/reset-file.js').then((m) => m.hashFile(path));
+    const id = jobIdOf(sha256, { asOf, policy: 'REJECT_FILE', absent: 'LEAVE' });
+    const stores = { jobs: app.store.repositories.inventoryResetJobs, positions: app.store.repositories.inventoryPositions, movements: dying, changeLog: app.store.repositories.changeLog, skus: app.store.repositories.skus, locations: app.store.repositories.locations };
+    const now = new Date();
+    await stores.jobs.insertIfAbsent({ id, state: 'QUEUED', phase: null, path, fileSha256: sha256, fileBytes: 1, asOf, policy: 'REJECT_FILE', absent: 'LEAVE', rowsTotal: null, rowsValidated: 0, rowsProcessed: 0, rowsApplied: 0, rowsUnchanged: 0, rowsSkipped: 0, rowsStale: 0, positionsZeroed: 0, errorCount: 0, staleCount: 0, requestedBy: { keyId: 'system', name: 'system' }, errors: [], stalePositions: [], attempts: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now }, { token: 'first-runner', until: new Date(now.getTime() + 200) });
+    const claimed = (await stores.jobs.claim(id, 'first-runner', path, now, new Date(now.getTime() + 200)))!;
+    await expect(new InventoryResetRun(stores, claimed, 'first-runner', path, { chunkRows: 4, leaseMs: 200, logger: app.logger }).run()).rejects.toThrow('runner died');
+    expect(await stores.jobs.findById(id)).toMatchObject({ state: 'RUNNING', rowsProcessed: 4 });
+    expect(await onHandOf('S-5')).toBe(204);
+
+    // S-5 changes a hundred times: its position no longer remembers the reset's operation.
+    await app.services.inventory.adjust(ctx, Array.from({ length: 100 }, () => ({ sku: 'S-5', location: 'L-1', delta: 1, reason: 'RECEIPT' })), 'resume-ledger-receipts');
+    const resumed = await service.importLocalFile(ctx, { path, asOf });
+    expect(resumed).toMatchObject({ id, state: 'COMPLETED', attempts: 2, rowsProcessed: 12, rowsApplied: 12, rowsUnchanged: 0 });
+    expect(await onHandOf('S-5')).toBe(304);
+    for (const [i, sku] of SKUS.entries()) {
+      const ledger = await app.services.inventory.listMovements(ctx, sku, 'L-1', asOf, 200, null);
+      expect(ledger.items.filter((movement) => movement.reason === 'RESET')).toMatchObject([{ onHandAfter: 200 + i }]);
     }
   });
 

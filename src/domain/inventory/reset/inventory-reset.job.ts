@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { failpoint } from '../../../faults/failpoints.js';
+import type { ChangeLogRepository } from '../../../store/repositories/change-log.repository.js';
 import type { InventoryMovementRepository } from '../../../store/repositories/inventory-movement.repository.js';
 import type { InventoryPositionRepository } from '../../../store/repositories/inventory-position.repository.js';
 import type { InventoryResetJobRepository, ResetJobUpdate } from '../../../store/repositories/inventory-reset-job.repository.js';
@@ -17,6 +18,8 @@ export interface ResetStores {
   readonly jobs: InventoryResetJobRepository;
   readonly positions: InventoryPositionRepository;
   readonly movements: InventoryMovementRepository;
+  /** Where a resumed run finds the changes of rows whose ledger entries its predecessor did not write. */
+  readonly changeLog: ChangeLogRepository;
   readonly skus: SkuRepository;
   readonly locations: LocationRepository;
 }
@@ -92,7 +95,7 @@ export class InventoryResetRun {
     const { rowsTotal, rowsValidated, rowsProcessed, rowsApplied, rowsUnchanged, rowsSkipped, rowsStale, positionsZeroed, errorCount, staleCount } = job;
     this.progress = { rowsTotal, rowsValidated, rowsProcessed, rowsApplied, rowsUnchanged, rowsSkipped, rowsStale, positionsZeroed, errorCount, staleCount };
     this.stale = [...job.stalePositions];
-    this.writer = new ResetWriter(stores.positions, stores.movements, job);
+    this.writer = new ResetWriter(stores.positions, stores.movements, stores.changeLog, job);
     this.logger = options.logger.child({ resetJob: job.id });
   }
 

@@ -1,8 +1,10 @@
+import type { ChangeLogRepository } from '../../../store/repositories/change-log.repository.js';
 import type { InventoryMovementRepository } from '../../../store/repositories/inventory-movement.repository.js';
-import { outboxEntry, systemOrigin } from '../../changes/change-event.js';
+import { operationEventId, outboxEntry, systemOrigin } from '../../changes/change-event.js';
 import { RECENT_OPS_KEPT, type InventoryPositionRepository, type ResetWrite } from '../../../store/repositories/inventory-position.repository.js';
 import { DomainError } from '../../common/errors.js';
 import { positionKey, type AppliedOp, type InventoryMovementRecord, type InventoryPositionRecord } from '../inventory.types.js';
+import { appliedOpOfChange } from '../position-writer.js';
 import type { ResetRequester, StalePositionValue } from './inventory-reset.types.js';
 import { decideReset, isAbsoluteReason, needsLedger, type ReplayableOp, type ResetDecision } from './reset-decisions.js';
 
@@ -48,6 +50,7 @@ export class ResetWriter {
   constructor(
     private readonly positions: InventoryPositionRepository,
     private readonly movements: InventoryMovementRepository,
+    private readonly changeLog: ChangeLogRepository,
     private readonly job: ResetJobIdentity,
   ) {}
 
@@ -92,14 +95,19 @@ export class ResetWriter {
       const ledger = await this.ledgerAfterAsOf(pending.map((target) => current.get(keyOf(target))).filter((position) => position !== undefined));
       const at = new Date();
       const writes: { target: ResetTarget; write: ResetWrite }[] = [];
+      const forgotten: ResetTarget[] = [];
       for (const target of pending) {
         const key = keyOf(target);
         const position = current.get(key) ?? null;
         const decision = decideReset(position, target, this.job, ledger.get(key) ?? []);
-        if (decision.kind === 'already-applied') settle(target, decision.op);
-        else if (decision.kind === 'stale') stale.push(this.staleOf(target, decision));
+        if (decision.kind === 'already-applied') {
+          if (decision.op) settle(target, decision.op);
+          else forgotten.push(target);
+        } else if (decision.kind === 'stale') stale.push(this.staleOf(target, decision));
         else writes.push({ target, write: this.writeOf(target, position, decision, at) });
       }
+      const found = await this.appliedBefore(forgotten);
+      for (const target of forgotten) settle(target, found.get(target.opId) ?? null);
       if (await this.positions.applyResetWrites(writes.map(({ write }) => write))) {
         for (const { target, write } of writes) settle(target, write.op);
         break;
@@ -118,6 +126,28 @@ export class ResetWriter {
       }
     }
     return { applied, unchanged, stale, ledgerEntries };
+  }
+
+  /**
+   * Rows of a resumed run that this job marked but whose operation their position no longer holds: unchanged by
+   * the job (no operation), or changed and then changed a hundred times more. The ledger says which, else the
+   * change the write made (its event id derives from the operation id), pending in the outbox or logged: a run
+   * that died between a chunk's positions and its ledger gets the movement rebuilt, not lost.
+   */
+  private async appliedBefore(targets: readonly ResetTarget[]): Promise<Map<string, AppliedOp>> {
+    const found = new Map<string, AppliedOp>();
+    if (targets.length === 0) return found;
+    for (const movement of await this.movements.findByIds(targets.map((target) => target.opId))) {
+      found.set(movement.id, { id: movement.id, delta: movement.delta, onHandBefore: movement.onHandBefore, onHandAfter: movement.onHandAfter, flags: movement.flags, at: movement.at, kind: 'RESET' });
+    }
+    const byEventId = new Map(targets.filter((target) => !found.has(target.opId)).map((target) => [operationEventId(target.opId), target]));
+    if (byEventId.size === 0) return found;
+    const keys = new Set([...byEventId.values()].map((target) => positionKey(target.skuCode, target.locationCode)));
+    for (const change of await this.changeLog.findChanges('InventoryPosition', [...keys], [...byEventId.keys()])) {
+      const target = byEventId.get(change.eventId);
+      if (target) found.set(target.opId, { ...appliedOpOfChange(target.opId, change), kind: 'RESET' });
+    }
+    return found;
   }
 
   /** Ledger movements after asOf, only for positions whose recentOps may not hold all of them (see needsLedger). */
@@ -147,9 +177,12 @@ export class ResetWriter {
       resetAsOf: this.job.asOf,
       resetJobId: this.job.id,
       at,
-      entry: outboxEntry(systemOrigin('RESET', { apiKeyId: this.job.requestedBy.keyId, apiKey: this.job.requestedBy.name, reason: 'RESET', referenceDocument: this.job.id }), at, {
-        delta: { onHand: decision.onHand - before, reserved: 0, safetyStock: decision.safetyStock - (position?.safetyStock ?? 0) },
-      }),
+      entry: outboxEntry(
+        systemOrigin('RESET', { apiKeyId: this.job.requestedBy.keyId, apiKey: this.job.requestedBy.name, reason: 'RESET', referenceDocument: this.job.id }),
+        at,
+        { delta: { onHand: decision.onHand - before, reserved: 0, safetyStock: decision.safetyStock - (position?.safetyStock ?? 0) } },
+        operationEventId(target.opId),
+      ),
     };
   }
 
