@@ -84,14 +84,15 @@ export function outboxEntry(origin: ChangeOriginValue, at: Date, fields: Omit<Ou
 }
 
 /**
- * The event id of the change an operation id made (an operation applies once, so it makes one change): a retry
- * that must know whether an earlier attempt applied the operation can look for its event, pending in the
- * document's outbox or logged, after the document itself has forgotten it. A name-based UUID (RFC 9562
- * version 8, from SHA-256): shaped like the random ids, and the operation id (which holds the API key's id and
- * the client's idempotency key) does not reach subscribers.
+ * The event id of the change an operation id made on an aggregate of `entity` (an operation applies once, so it
+ * makes one change): a retry that must know whether an earlier attempt applied the operation can look for its
+ * event, pending in the document's outbox or logged, after the document itself has forgotten it. A name-based
+ * UUID (RFC 9562 version 8, from SHA-256): shaped like the random ids, and the operation id (which holds the API
+ * key's id and the client's idempotency key) does not reach subscribers. The entity keeps operation ids of
+ * different writers (positions, prices), whose formats are not built to be told apart, from sharing an event id.
  */
-export function operationEventId(opId: string): string {
-  const bytes = createHash('sha256').update(`operation:${opId}`).digest().subarray(0, 16);
+export function operationEventId(entity: ChangeEntity, opId: string): string {
+  const bytes = createHash('sha256').update(`${entity}\n${opId}`).digest().subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x80;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = bytes.toString('hex');

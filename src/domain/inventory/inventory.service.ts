@@ -139,7 +139,7 @@ export class InventoryService {
     const forgotten = operations.filter((operation) => !loaded.get(positionKey(operation.skuCode, operation.locationCode))?.recentOps.find(operation.opId));
     if (forgotten.length === 0) return operations;
     const recorded = new Map((await this.movements.findByIds(forgotten.map((operation) => operation.opId))).map((movement) => [movement.id, movement]));
-    const byEventId = new Map(forgotten.filter((operation) => !recorded.has(operation.opId)).map((operation) => [operationEventId(operation.opId), operation]));
+    const byEventId = new Map(forgotten.filter((operation) => !recorded.has(operation.opId)).map((operation) => [operationEventId('InventoryPosition', operation.opId), operation]));
     if (byEventId.size > 0) {
       const keys = new Set([...byEventId.values()].map((operation) => positionKey(operation.skuCode, operation.locationCode)));
       for (const change of await this.changeLog.findChanges('InventoryPosition', [...keys], [...byEventId.keys()])) {

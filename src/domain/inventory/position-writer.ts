@@ -124,7 +124,7 @@ export class PositionWriter {
         delta: { onHand: decision.onHand - (current?.onHand ?? 0), reserved: (decision.reserved ?? current?.reserved ?? 0) - (current?.reserved ?? 0), safetyStock: decision.safetyStock - (current?.safetyStock ?? 0) },
         data: { flags: op.flags },
       },
-      operationEventId(operation.opId),
+      operationEventId('InventoryPosition', operation.opId),
     );
     const change: PositionChange = { entry, onHand: decision.onHand, safetyStock: decision.safetyStock, ...(decision.reserved === undefined ? {} : { reserved: decision.reserved }), ...(decision.removeHold === undefined ? {} : { removeHold: decision.removeHold }), ...(operation.kind === 'SET' ? { lastSetAt: at } : {}), op, at };
     return { kind: 'write', key: positionKey(operation.skuCode, operation.locationCode), operation, current, decision, change };

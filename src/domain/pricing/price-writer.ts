@@ -88,7 +88,7 @@ export class PriceWriter {
   private async recorded(ctx: RequestContext, request: PriceWriteRequest, keys: readonly string[], operationId: (index: number) => string): Promise<Map<string, PriceChangeRecord>> {
     const ids = request.items.map((_, index) => operationId(index));
     const recorded = new Map((await this.history.findByIds(ids)).map((change) => [change.id, change]));
-    const byEventId = new Map(ids.filter((id) => !recorded.has(id)).map((id) => [operationEventId(id), id]));
+    const byEventId = new Map(ids.filter((id) => !recorded.has(id)).map((id) => [operationEventId('Price', id), id]));
     const rebuilt = (await this.changeLog.findChanges('Price', keys, [...byEventId.keys()])).flatMap((change) => {
       const id = byEventId.get(change.eventId);
       return id ? [priceChangeOfEvent(ctx, request, id, change)] : [];
@@ -133,7 +133,7 @@ export class PriceWriter {
           // `previous`: with the rest, what a retry rebuilds the history entry from if this attempt dies before writing it.
           data: { priceList: request.priceList, sku: item.sku, currency: request.currency, amount: item.amount, compareAtAmount, channels: request.channels, previous: change.before && { amount: change.before.amount, compareAtAmount: change.before.compareAtAmount } },
         },
-        operationEventId(id),
+        operationEventId('Price', id),
       );
       const written = change.before === null ? await this.prices.insert(change, entry) : await this.prices.apply({ ...change, before: change.before }, entry);
       if (written) {

@@ -140,7 +140,7 @@ export class ResetWriter {
     for (const movement of await this.movements.findByIds(targets.map((target) => target.opId))) {
       found.set(movement.id, { id: movement.id, delta: movement.delta, onHandBefore: movement.onHandBefore, onHandAfter: movement.onHandAfter, flags: movement.flags, at: movement.at, kind: 'RESET' });
     }
-    const byEventId = new Map(targets.filter((target) => !found.has(target.opId)).map((target) => [operationEventId(target.opId), target]));
+    const byEventId = new Map(targets.filter((target) => !found.has(target.opId)).map((target) => [operationEventId('InventoryPosition', target.opId), target]));
     if (byEventId.size === 0) return found;
     const keys = new Set([...byEventId.values()].map((target) => positionKey(target.skuCode, target.locationCode)));
     for (const change of await this.changeLog.findChanges('InventoryPosition', [...keys], [...byEventId.keys()])) {
@@ -181,7 +181,7 @@ export class ResetWriter {
         systemOrigin('RESET', { apiKeyId: this.job.requestedBy.keyId, apiKey: this.job.requestedBy.name, reason: 'RESET', referenceDocument: this.job.id }),
         at,
         { delta: { onHand: decision.onHand - before, reserved: 0, safetyStock: decision.safetyStock - (position?.safetyStock ?? 0) } },
-        operationEventId(target.opId),
+        operationEventId('InventoryPosition', target.opId),
       ),
     };
   }
