@@ -181,7 +181,9 @@ export class ResetWriter {
         systemOrigin('RESET', { apiKeyId: this.job.requestedBy.keyId, apiKey: this.job.requestedBy.name, reason: 'RESET', referenceDocument: this.job.id }),
         at,
         { delta: { onHand: decision.onHand - before, reserved: 0, safetyStock: decision.safetyStock - (position?.safetyStock ?? 0) } },
-        operationEventId('InventoryPosition', target.opId),
+        // Only a write that applied an operation made its change: a row left unchanged (only marked) must not
+        // be taken by a resumed run for one whose operation was pushed out of recentOps.
+        op ? operationEventId('InventoryPosition', target.opId) : undefined,
       ),
     };
   }
