@@ -6,9 +6,9 @@ import type { RequestContext } from '../../src/domain/common/request-context.js'
 import { positionKey } from '../../src/domain/inventory/inventory.types.js';
 import { confirmDuplicates, DuplicateFinder, LineSet } from '../../src/domain/inventory/reset/duplicate-finder.js';
 import { resolveImportPath } from '../../src/domain/inventory/reset/import-path.js';
-import { InventoryResetRun } from '../../src/domain/inventory/reset/inventory-reset.job.js';
+import { InventoryResetRun, type ResetStores } from '../../src/domain/inventory/reset/inventory-reset.job.js';
 import { InventoryResetService, jobIdOf } from '../../src/domain/inventory/reset/inventory-reset.service.js';
-import { readResetFile, ResetFileError, type ParsedRow } from '../../src/domain/inventory/reset/reset-file.js';
+import { hashFile, readResetFile, ResetFileError, type ParsedRow } from '../../src/domain/inventory/reset/reset-file.js';
 import { INVALID_RESET_FILES, resetCsv, resetFileDir } from '../fixtures/inventory-reset-files.js';
 import { openTestApp, uniqueDbName } from '../utils/test-store.js';
 
@@ -52,6 +52,36 @@ const adjust = (sku: string, delta: number, key: string, location = 'L-1') => ap
 const tick = async (after: Date) => {
   while (Date.now() <= after.getTime()) await new Promise((resolve) => setImmediate(resolve));
 };
+
+/** `repository` with `method` throwing "runner died" on the calls `dies` picks, as a crashed process's store calls. */
+function dyingAt<T extends object, K extends keyof T & string>(repository: T, method: K, dies: (call: number) => boolean): T {
+  let calls = 0;
+  return new Proxy(repository, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      if (property !== method) return value.bind(target);
+      return async (...args: unknown[]) => {
+        if (dies(++calls)) throw new Error('runner died');
+        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+      };
+    },
+  });
+}
+
+/** Creates the job for `path` and runs a first runner over `overrides` of the real stores until it dies; resolves the job id. */
+async function runUntilTheRunnerDies(path: string, asOf: Date, overrides: Partial<ResetStores>): Promise<string> {
+  const { sha256 } = await hashFile(path);
+  const id = jobIdOf(sha256, { asOf, policy: 'REJECT_FILE', absent: 'LEAVE' });
+  const repositories = app.store.repositories;
+  const stores: ResetStores = { jobs: repositories.inventoryResetJobs, positions: repositories.inventoryPositions, movements: repositories.inventoryMovements, changeLog: repositories.changeLog, skus: repositories.skus, locations: repositories.locations, ...overrides };
+  const now = new Date();
+  const lease = { token: 'first-runner', until: new Date(now.getTime() + 200) };
+  await stores.jobs.insertIfAbsent({ id, state: 'QUEUED', phase: null, path, fileSha256: sha256, fileBytes: 1, asOf, policy: 'REJECT_FILE', absent: 'LEAVE', rowsTotal: null, rowsValidated: 0, rowsProcessed: 0, rowsApplied: 0, rowsUnchanged: 0, rowsSkipped: 0, rowsStale: 0, positionsZeroed: 0, errorCount: 0, staleCount: 0, requestedBy: { keyId: 'system', name: 'system' }, errors: [], stalePositions: [], attempts: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now }, lease);
+  const claimed = (await stores.jobs.claim(id, lease.token, path, now, lease.until))!;
+  await expect(new InventoryResetRun(stores, claimed, lease.token, path, { chunkRows: 4, leaseMs: 200, logger: app.logger }).run()).rejects.toThrow('runner died');
+  return id;
+}
 
 describe('reading a reset file', () => {
   it('takes the columns in any order and case, with a BOM, CRLF or LF endings, quotes, blank lines and an optional safetyStock', async () => {
@@ -249,28 +279,8 @@ describe('a reset through the service', () => {
     const asOf = new Date();
     const service = app.services.inventoryReset as InventoryResetService;
     // The first runner dies after two chunks (8 rows): its store calls start failing, as after a crash.
-    const positions = app.store.repositories.inventoryPositions;
-    let writes = 0;
-    const dying = new Proxy(positions, {
-      get(target, property, receiver) {
-        if (property === 'applyResetWrites') {
-          return async (...args: Parameters<typeof positions.applyResetWrites>) => {
-            if (++writes > 2) throw new Error('runner died');
-            return target.applyResetWrites(...args);
-          };
-        }
-        const value = Reflect.get(target, property, receiver) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-    const { sha256 } = await import('../../src/domain/inventory/reset/reset-file.js').then((m) => m.hashFile(path));
-    const id = jobIdOf(sha256, { asOf, policy: 'REJECT_FILE', absent: 'LEAVE' });
-    const stores = { jobs: app.store.repositories.inventoryResetJobs, positions: dying, movements: app.store.repositories.inventoryMovements, changeLog: app.store.repositories.changeLog, skus: app.store.repositories.skus, locations: app.store.repositories.locations };
-    const now = new Date();
-    await stores.jobs.insertIfAbsent({ id, state: 'QUEUED', phase: null, path, fileSha256: sha256, fileBytes: 1, asOf, policy: 'REJECT_FILE', absent: 'LEAVE', rowsTotal: null, rowsValidated: 0, rowsProcessed: 0, rowsApplied: 0, rowsUnchanged: 0, rowsSkipped: 0, rowsStale: 0, positionsZeroed: 0, errorCount: 0, staleCount: 0, requestedBy: { keyId: 'system', name: 'system' }, errors: [], stalePositions: [], attempts: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now }, { token: 'first-runner', until: new Date(now.getTime() + 200) });
-    const claimed = (await stores.jobs.claim(id, 'first-runner', path, now, new Date(now.getTime() + 200)))!;
-    await expect(new InventoryResetRun(stores, claimed, 'first-runner', path, { chunkRows: 4, leaseMs: 200, logger: app.logger }).run()).rejects.toThrow('runner died');
-    expect(await stores.jobs.findById(id)).toMatchObject({ state: 'RUNNING', rowsProcessed: 8, rowsApplied: 8 });
+    const id = await runUntilTheRunnerDies(path, asOf, { positions: dyingAt(app.store.repositories.inventoryPositions, 'applyResetWrites', (call) => call > 2) });
+    expect(await app.store.repositories.inventoryResetJobs.findById(id)).toMatchObject({ state: 'RUNNING', rowsProcessed: 8, rowsApplied: 8 });
 
     // A sale lands on an applied row and on a pending one before the job is resumed.
     await adjust('S-1', -1, 'resume-sale-1', 'L-2');
@@ -294,28 +304,8 @@ describe('a reset through the service', () => {
     const asOf = new Date();
     const service = app.services.inventoryReset as InventoryResetService;
     // The first runner dies on its second ledger write: chunk 2's positions (S-5…S-8) are written, their movements are not.
-    const movements = app.store.repositories.inventoryMovements;
-    let ledgerWrites = 0;
-    const dying = new Proxy(movements, {
-      get(target, property, receiver) {
-        if (property === 'insertManyIfAbsent') {
-          return async (...args: Parameters<typeof movements.insertManyIfAbsent>) => {
-            if (++ledgerWrites === 2) throw new Error('runner died');
-            return target.insertManyIfAbsent(...args);
-          };
-        }
-        const value = Reflect.get(target, property, receiver) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-    const { sha256 } = await import('../../src/domain/inventory/reset/reset-file.js').then((m) => m.hashFile(path));
-    const id = jobIdOf(sha256, { asOf, policy: 'REJECT_FILE', absent: 'LEAVE' });
-    const stores = { jobs: app.store.repositories.inventoryResetJobs, positions: app.store.repositories.inventoryPositions, movements: dying, changeLog: app.store.repositories.changeLog, skus: app.store.repositories.skus, locations: app.store.repositories.locations };
-    const now = new Date();
-    await stores.jobs.insertIfAbsent({ id, state: 'QUEUED', phase: null, path, fileSha256: sha256, fileBytes: 1, asOf, policy: 'REJECT_FILE', absent: 'LEAVE', rowsTotal: null, rowsValidated: 0, rowsProcessed: 0, rowsApplied: 0, rowsUnchanged: 0, rowsSkipped: 0, rowsStale: 0, positionsZeroed: 0, errorCount: 0, staleCount: 0, requestedBy: { keyId: 'system', name: 'system' }, errors: [], stalePositions: [], attempts: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now }, { token: 'first-runner', until: new Date(now.getTime() + 200) });
-    const claimed = (await stores.jobs.claim(id, 'first-runner', path, now, new Date(now.getTime() + 200)))!;
-    await expect(new InventoryResetRun(stores, claimed, 'first-runner', path, { chunkRows: 4, leaseMs: 200, logger: app.logger }).run()).rejects.toThrow('runner died');
-    expect(await stores.jobs.findById(id)).toMatchObject({ state: 'RUNNING', rowsProcessed: 4 });
+    const id = await runUntilTheRunnerDies(path, asOf, { movements: dyingAt(app.store.repositories.inventoryMovements, 'insertManyIfAbsent', (call) => call === 2) });
+    expect(await app.store.repositories.inventoryResetJobs.findById(id)).toMatchObject({ state: 'RUNNING', rowsProcessed: 4 });
     expect(await onHandOf('S-5')).toBe(204);
 
     // S-5 changes a hundred times: its position no longer remembers the reset's operation.
