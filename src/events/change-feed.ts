@@ -5,7 +5,10 @@ import type { EventBus } from './bus/event-bus.js';
 import { decodeChanges, TOPICS } from './change-codec.js';
 
 export interface ChangeFeedOptions {
-  /** How often the feed reads the log for events the bus did not bring (a lost message, a broker outage). */
+  /**
+   * How often the feed checks for events the bus did not bring (a lost message, a broker outage): a tick in
+   * which the bus brought nothing reads the log.
+   */
   readonly pollIntervalMs: number;
   /** Events read from the log per round trip when catching up. */
   readonly readBatch: number;
@@ -39,6 +42,8 @@ export class ChangeFeed {
   private unsubscribe: (() => Promise<void>) | null = null;
   private removeReconnect: (() => void) | null = null;
   private stopped = false;
+  /** `lastSeq` at the previous poll tick: a tick that finds it moved leaves the log alone. */
+  private seqAtLastTick = -1;
 
   constructor(
     private readonly log: ChangeLogRepository,
@@ -55,7 +60,7 @@ export class ChangeFeed {
     this.lastSeqValue = await this.log.headSeq();
     this.unsubscribe = await this.bus.subscribe(TOPICS.changes, (message) => this.onMessage(message));
     this.removeReconnect = this.bus.onReconnect(() => void this.catchUp());
-    this.timer = setInterval(() => void this.catchUp(), this.options.pollIntervalMs);
+    this.timer = setInterval(() => this.onTick(), this.options.pollIntervalMs);
     this.timer.unref();
     // Whatever was logged between reading the head and subscribing.
     await this.catchUp();
@@ -85,6 +90,18 @@ export class ChangeFeed {
       this.applyQueued(false);
     });
     return this.catchingUp;
+  }
+
+  /**
+   * Reads the log only when the bus brought nothing since the last tick. While events flow, a lost message shows
+   * as a gap before the next one and is read at once (applyQueued); only a loss followed by silence needs the
+   * poll. Polling regardless raced the bus under load: each tick found the log some events ahead of the bus and
+   * read them again, on every replica (in the batch adjustment bench, 66 reads of 500 events in 40 s).
+   */
+  private onTick(): void {
+    const moved = this.lastSeqValue !== this.seqAtLastTick;
+    this.seqAtLastTick = this.lastSeqValue;
+    if (!moved) void this.catchUp();
   }
 
   private onMessage(message: string): void {
