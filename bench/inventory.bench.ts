@@ -17,6 +17,7 @@ import { startGatewayProcess } from './lib/gateway-process.js';
 import { checkLedger, checkSameShape, type LedgerSummary } from './lib/inventory-checks.js';
 import { GatewayAdjuster } from './lib/inventory-gateway.js';
 import { INVENTORY_USAGE, parseInventoryOptions, type InventoryBenchOptions, type InventoryPhase } from './lib/inventory-options.js';
+import { RawChangeFeed, type RawChannel } from './lib/inventory-raw-feed.js';
 import { RAW_FLOOR, RAW_GATEWAY_PATTERN, RAW_READ_CAS, RawInventory, RECENT_OPS_KEPT, type AdjustmentItem, type AppliedItem, type RawDesign } from './lib/inventory-raw.js';
 import { formatInventoryJsonLine, formatInventoryReport, type InventoryPhaseResult, type InventoryReport, type InventorySide, type SideName } from './lib/inventory-report.js';
 import { RawReads } from './lib/raw-reads.js';
@@ -47,6 +48,12 @@ interface Side {
   readonly collections: { readonly positions: mongo.Collection; readonly movements: mongo.Collection };
   /** Store commands so far: the gateway's /metrics, or the bench's own driver's command monitor. */
   readonly commandCounts: () => Promise<ReadonlyMap<string, number>>;
+  /**
+   * Resolves once the side's change feed has caught up with its writes (nothing pending in an outbox). Each
+   * measured window lasts until then: the feed's work belongs to the side that caused it, not to the next side's
+   * window (at full load the gateway's relay finishes 1–2 s after the last request of a 5 s window).
+   */
+  readonly settle: () => Promise<void>;
   /** Requests sent per phase: the idempotency key and the positions of request n follow from n. */
   readonly sent: Record<InventoryPhase, number>;
   /** Items answered as applied, over the whole run; the ledger must hold exactly these. */
@@ -86,18 +93,22 @@ async function runBench(options: InventoryBenchOptions, cleanup: Cleanup): Promi
   const positions = shuffled(skuCodes.flatMap((sku) => LOCATIONS.map((location) => ({ sku, location }))));
   const gatewayCollections = { positions: db.collection('inventory_positions'), movements: db.collection('inventory_movements'), idempotency: db.collection('idempotency_keys') };
   const driverCommands = async (): Promise<ReadonlyMap<string, number>> => new Map(rawCommands);
-  const newSide = (name: SideName, label: string, adjust: Side['adjust'], collections: Side['collections'], commandCounts: Side['commandCounts']): Side =>
-    ({ name, label, adjust, collections, commandCounts, sent: { single: 0, batch: 0 }, acknowledged: 0, firstError: null });
-  const gateway = newSide('gateway', 'gateway', (key, items) => gatewayClient.adjust(key, items), gatewayCollections, () => storeCommandCounts(gatewayProcess.url));
+  const newSide = (name: SideName, label: string, adjust: Side['adjust'], collections: Side['collections'], commandCounts: Side['commandCounts'], settle: Side['settle'] = async () => undefined): Side =>
+    ({ name, label, adjust, collections, commandCounts, settle, sent: { single: 0, batch: 0 }, acknowledged: 0, firstError: null });
+  const gatewayOutboxes = [gatewayCollections.positions, db.collection('channel_availability')];
+  const gateway = newSide('gateway', 'gateway', (key, items) => gatewayClient.adjust(key, items), gatewayCollections, () => storeCommandCounts(gatewayProcess.url), () => outboxesDrained(gatewayOutboxes));
   const rawDesigns: [SideName, string, RawDesign, string][] = [
     ['raw', 'raw driver', RAW_FLOOR, 'bench'],
     ['rawCas', 'raw driver, read + CAS', RAW_READ_CAS, 'bench_cas'],
     ...(options.decompose ? ([['pattern', "raw driver, gateway's commands", RAW_GATEWAY_PATTERN, 'bench_gw']] as [SideName, string, RawDesign, string][]) : []),
   ];
+  const channels = await activeChannels(db);
   const rawSides = rawDesigns.map(([name, label, design, prefix]) => {
     const inventory = new RawInventory(db, { positions: `${prefix}_positions`, movements: `${prefix}_movements`, idempotency: `${prefix}_idempotency` }, design);
+    if (design.changeFeed) inventory.feed = new RawChangeFeed(db, prefix, inventory.positions as unknown as ConstructorParameters<typeof RawChangeFeed>[2], channels);
     const collections = { positions: inventory.positions as unknown as mongo.Collection, movements: inventory.movements as unknown as mongo.Collection };
-    return { inventory, design, side: newSide(name, label, (key, items) => inventory.adjust(key, items), collections, driverCommands) };
+    const feed = inventory.feed;
+    return { inventory, design, side: newSide(name, label, (key, items) => inventory.adjust(key, items), collections, driverCommands, feed ? () => feed.settled() : undefined) };
   });
 
   progress(`creating ${positions.length} positions with ${INITIAL_ON_HAND.toLocaleString('en-US')} on hand on each side`);
@@ -108,6 +119,8 @@ async function runBench(options: InventoryBenchOptions, cleanup: Cleanup): Promi
   for (const { inventory } of rawSides) {
     await inventory.copyIndexes(gatewayCollections);
     await inventory.createPositions(positions, INITIAL_ON_HAND, 'bench-setup');
+    await inventory.feed?.copyIndexes({ log: db.collection('change_log'), availability: db.collection('channel_availability') });
+    await inventory.feed?.seedAvailability(skuCodes, LOCATIONS, INITIAL_ON_HAND);
   }
   if (options.agedPositions) {
     await agePositions([
@@ -135,6 +148,14 @@ async function runBench(options: InventoryBenchOptions, cleanup: Cleanup): Promi
     }
     correctness[side.name] = summary;
   }
+  for (const { inventory, side } of rawSides) {
+    const feed = inventory.feed;
+    if (!feed) continue;
+    await feed.settled();
+    const logged = await feed.log.countDocuments({ entity: 'InventoryPosition' });
+    const pending = await side.collections.positions.countDocuments({ outboxAt: { $exists: true } });
+    if (logged !== correctness[side.name]!.appliedItems || pending > 0) throw new Error(`${side.label}: ${logged} position events logged and ${pending} outboxes pending for ${correctness[side.name]!.appliedItems} applied items.`);
+  }
 
   return {
     environment: {
@@ -159,6 +180,23 @@ async function runBench(options: InventoryBenchOptions, cleanup: Cleanup): Promi
     correctness: correctness as InventoryReport['correctness'],
     gatewayWindowsUs: bench.windows,
   };
+}
+
+/**
+ * Polls until no document of `collections` has a pending outbox entry. Each poll reads the `outboxAt` index,
+ * which the embedded store answers with a scan (it stops at the first pending document; a few ms when there is
+ * none), so polls are 50 ms apart: the error on a window of ~5 s is at most 1%.
+ */
+async function outboxesDrained(collections: readonly mongo.Collection[]): Promise<void> {
+  for (const collection of collections) {
+    while (await collection.findOne({ outboxAt: { $exists: true } }, { projection: { _id: 1 } })) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The channels the gateway derives available-to-sell for (every one not archived), as its deriver reads them. */
+async function activeChannels(db: mongo.Db): Promise<RawChannel[]> {
+  const documents = await db.collection<{ _id: string; locationCodes?: string[]; inventoryBuffer?: number }>('channels').find({ archivedAt: null }).toArray();
+  return documents.map((document) => ({ code: document._id, locationCodes: document.locationCodes ?? [], inventoryBuffer: document.inventoryBuffer ?? 0 }));
 }
 
 /**
@@ -241,7 +279,10 @@ async function measurePhase(bench: Bench, phase: InventoryPhase): Promise<Invent
   };
 
   progress(`${name}: warming up (${options.warmupSeconds} s each side)`);
-  for (const side of bench.sides) await rawThroughput(options.concurrency, options.warmupSeconds, load(side));
+  for (const side of bench.sides) {
+    await rawThroughput(options.concurrency, options.warmupSeconds, load(side));
+    await side.settle();
+  }
 
   const measured = new Map(bench.sides.map((side) => [side.name, { samples: [] as ThroughputSample[], cpu: [] as CpuUse[], commands: new Map<string, number>() }]));
   const windows = (bench.windows[phase] = [] as [number, number][]);
@@ -249,7 +290,12 @@ async function measurePhase(bench: Bench, phase: InventoryPhase): Promise<Invent
     const record = measured.get(side.name)!;
     const before = options.countCommands ? await side.commandCounts() : null;
     const begun = monotonicUs();
-    const { result, cpu } = await meter.measure(() => rawThroughput(options.concurrency, options.roundSeconds, load(side)));
+    const { result, cpu } = await meter.measure(async () => {
+      const sample = await rawThroughput(options.concurrency, options.roundSeconds, load(side));
+      const settling = performance.now();
+      await side.settle();
+      return { ...sample, seconds: sample.seconds + (performance.now() - settling) / 1_000 };
+    });
     if (side.name === 'gateway') windows.push([begun, monotonicUs()]);
     if (before) {
       for (const [command, count] of await side.commandCounts()) record.commands.set(command, (record.commands.get(command) ?? 0) + count - (before.get(command) ?? 0));

@@ -4,6 +4,7 @@ import { mongo } from 'mongoose';
 import pMap from 'p-map';
 import { stableStringify } from '../../src/domain/common/stable-stringify.js';
 import { decodeAppliedOp, encodeAppliedOp } from '../../src/store/applied-op-codec.js';
+import type { RawChangeFeed, RawFeedWrite } from './inventory-raw-feed.js';
 
 /**
  * Stock adjustments written with the bare driver, from the bench process: the floor `adjustInventory` is
@@ -29,21 +30,27 @@ export interface RawDesign {
    * a lost race: the gateway's way (PositionWriter).
    */
   readonly positionWrite: 'findAndModify' | 'readCas';
-  /** 'insert': insertOne, or one insertMany per request. 'upsert': one upsert with `$setOnInsert` per item, as the gateway. */
-  readonly ledger: 'insert' | 'upsert';
   /**
-   * The rest of the gateway's commands: an idempotency claim (insert) before and its completion with the
-   * encoded result (EJSON, positions included, as the gateway stores it) after, and the SKUs and locations read
-   * by `$in` to check they exist.
+   * The rest of the gateway's commands and choices: an idempotency claim (insert) before and its completion with
+   * the encoded result (EJSON, positions without their operations and holds, as the gateway stores it) after;
+   * positions read without their operations (a first attempt cannot find its own there: the gateway reads them
+   * only for a resumed request); no reference reads (a position that exists proves its SKU, and the gateway
+   * keeps locations in a per-replica cache).
    */
   readonly gatewayExtras: boolean;
+  /** The change feed's writes: each change's event in the position's outbox, logged, cleared, and available-to-sell derived (inventory-raw-feed.ts). */
+  readonly changeFeed: boolean;
 }
 
-export const RAW_FLOOR: RawDesign = { positionWrite: 'findAndModify', ledger: 'insert', gatewayExtras: false };
+export const RAW_FLOOR: RawDesign = { positionWrite: 'findAndModify', gatewayExtras: false, changeFeed: false };
 /** The floor with the gateway's position write: read, then compare-and-set on the version. */
-export const RAW_READ_CAS: RawDesign = { positionWrite: 'readCas', ledger: 'insert', gatewayExtras: false };
-/** Every store command the gateway sends for adjustInventory, in its order, from the bare driver. */
-export const RAW_GATEWAY_PATTERN: RawDesign = { positionWrite: 'readCas', ledger: 'upsert', gatewayExtras: true };
+export const RAW_READ_CAS: RawDesign = { positionWrite: 'readCas', gatewayExtras: false, changeFeed: false };
+/**
+ * Every store command the gateway sends for adjustInventory and its change feed, in its order and batching, from
+ * the bare driver: the same logical writes (position with its event, ledger, idempotency record, change log,
+ * outbox clean-up, available-to-sell).
+ */
+export const RAW_GATEWAY_PATTERN: RawDesign = { positionWrite: 'readCas', gatewayExtras: true, changeFeed: true };
 
 /** The gateway keeps the last 100 operation ids per position (RECENT_OPS_KEPT); so does the raw side. */
 export const RECENT_OPS_KEPT = 100;
@@ -134,14 +141,30 @@ export interface RawCollectionNames {
   readonly idempotency: string;
 }
 
+/** Creates `source`'s indexes (but `_id`'s) on `target`, so both maintain the same index entries per write. */
+export async function copyIndexes(source: mongo.Collection, target: { createIndexes(indexes: mongo.IndexDescription[]): Promise<string[]> }): Promise<void> {
+  const indexes = (await source.listIndexes().toArray()).filter((index) => index['name'] !== '_id_');
+  if (indexes.length === 0) return;
+  await target.createIndexes(
+    indexes.map((index): mongo.IndexDescription => ({
+      key: index['key'] as Record<string, mongo.IndexDirection>,
+      name: index['name'] as string,
+      ...(index['unique'] === true ? { unique: true } : {}),
+      ...(index['sparse'] === true ? { sparse: true } : {}),
+      ...(typeof index['expireAfterSeconds'] === 'number' ? { expireAfterSeconds: index['expireAfterSeconds'] } : {}),
+    })),
+  );
+}
+
 export const positionKeyOf = (sku: string, location: string): string => `${sku}:${location}`;
 
 export class RawInventory {
   readonly positions: mongo.Collection<RawPositionDoc>;
   readonly movements: mongo.Collection<MovementDoc>;
   private readonly idempotency: mongo.Collection<ClaimDoc>;
-  private readonly skus: mongo.Collection<{ _id: string }>;
-  private readonly locations: mongo.Collection<{ _id: string }>;
+
+  /** The change feed's writes, for designs with `changeFeed` (set before the first adjustment). */
+  feed: RawChangeFeed | null = null;
 
   constructor(
     db: mongo.Db,
@@ -151,8 +174,6 @@ export class RawInventory {
     this.positions = db.collection<RawPositionDoc>(names.positions);
     this.movements = db.collection<MovementDoc>(names.movements);
     this.idempotency = db.collection<ClaimDoc>(names.idempotency);
-    this.skus = db.collection<{ _id: string }>('skus');
-    this.locations = db.collection<{ _id: string }>('locations');
   }
 
   /**
@@ -160,24 +181,9 @@ export class RawInventory {
    * index entries per write, and the store serves (or scans for) the same filters on both.
    */
   async copyIndexes(from: { readonly positions: mongo.Collection; readonly movements: mongo.Collection; readonly idempotency: mongo.Collection }): Promise<void> {
-    // createIndexes does not depend on the document type.
-    const pairs: [mongo.Collection, { createIndexes(indexes: mongo.IndexDescription[]): Promise<string[]> }][] = [
-      [from.positions, this.positions],
-      [from.movements, this.movements],
-    ];
-    if (this.design.gatewayExtras) pairs.push([from.idempotency, this.idempotency]);
-    for (const [source, target] of pairs) {
-      const indexes = (await source.listIndexes().toArray()).filter((index) => index['name'] !== '_id_');
-      if (indexes.length === 0) continue;
-      await target.createIndexes(
-        indexes.map((index): mongo.IndexDescription => ({
-          key: index['key'] as Record<string, mongo.IndexDirection>,
-          name: index['name'] as string,
-          ...(index['unique'] === true ? { unique: true } : {}),
-          ...(typeof index['expireAfterSeconds'] === 'number' ? { expireAfterSeconds: index['expireAfterSeconds'] } : {}),
-        })),
-      );
-    }
+    await copyIndexes(from.positions, this.positions);
+    await copyIndexes(from.movements, this.movements);
+    if (this.design.gatewayExtras) await copyIndexes(from.idempotency, this.idempotency);
   }
 
   /** An operation as this side stores it: as the gateway does (a string) for read + CAS, an object for the floor. */
@@ -222,27 +228,23 @@ export class RawInventory {
    */
   async adjust(requestKey: string, items: readonly AdjustmentItem[]): Promise<AppliedItem[] | null> {
     const claim = this.design.gatewayExtras ? await this.claim(requestKey, items) : null;
-    if (this.design.gatewayExtras && !(await this.referencesExist(items))) return null;
 
-    // 'upsert': each entry right after its position write, in the same task, as PositionWriter does.
-    const afterWrite = this.design.ledger === 'upsert' ? ({ movement: { _id, ...rest } }: Written) => this.movements.updateOne({ _id }, { $setOnInsert: rest }, { upsert: true }) : null;
-    const written = this.design.positionWrite === 'findAndModify' ? await this.findAndModifyAll(requestKey, items, afterWrite) : await this.readAndCasAll(requestKey, items, afterWrite);
+    const written = this.design.positionWrite === 'findAndModify' ? await this.findAndModifyAll(requestKey, items) : await this.readAndCasAll(requestKey, items);
     if (written.some((entry) => entry === null)) return null;
     const entries = written as Written[];
-    if (this.design.ledger === 'insert') {
-      if (entries.length === 1) await this.movements.insertOne(entries[0]!.movement);
-      else await this.movements.insertMany(entries.map((entry) => entry.movement));
-    }
+    if (entries.length === 1) await this.movements.insertOne(entries[0]!.movement);
+    else await this.movements.insertMany(entries.map((entry) => entry.movement));
 
     if (claim) {
-      const result = { kind: 'batch', replayed: false, items: entries.map((entry, index) => ({ index, outcome: 'APPLIED', position: entry.position, movement: entry.movement, flags: [], error: null })) };
+      const result = { kind: 'batch', replayed: false, items: entries.map((entry, index) => ({ index, outcome: 'APPLIED', position: positionView(entry.position!), movement: entry.movement, flags: [], error: null })) };
       await this.idempotency.updateOne({ _id: claim.id, token: claim.token }, { $set: { state: 'COMPLETED', result: EJSON.stringify(result, { relaxed: false }) } });
     }
+    if (this.feed) await this.feed.enqueue(entries.map((entry) => entry.feed!));
     return entries.map(({ movement }) => ({ onHandBefore: movement.onHandBefore, onHandAfter: movement.onHandAfter }));
   }
 
   /** The floor's position writes (8 at a time within a request, as the gateway). */
-  private findAndModifyAll(requestKey: string, items: readonly AdjustmentItem[], afterWrite: AfterWrite): Promise<(Written | null)[]> {
+  private findAndModifyAll(requestKey: string, items: readonly AdjustmentItem[]): Promise<(Written | null)[]> {
     return pMap(
       items,
       async (item, index): Promise<Written | null> => {
@@ -257,9 +259,7 @@ export class RawInventory {
           { returnDocument: 'before', projection: { onHand: 1 } },
         );
         if (!before) return null;
-        const written = { position: null, movement: movementDoc(opId, item, requestKey, before.onHand, at) };
-        await afterWrite?.(written);
-        return written;
+        return { position: null, movement: movementDoc(opId, item, requestKey, before.onHand, at), feed: null };
       },
       { concurrency: IN_REQUEST_CONCURRENCY },
     );
@@ -271,14 +271,15 @@ export class RawInventory {
    * race lost in the bulk write re-reads and goes one by one; an item that did get written is found in its
    * position's operations.
    */
-  private async readAndCasAll(requestKey: string, items: readonly AdjustmentItem[], afterWrite: AfterWrite): Promise<(Written | null)[]> {
+  private async readAndCasAll(requestKey: string, items: readonly AdjustmentItem[]): Promise<(Written | null)[]> {
     const keys = items.map((item) => positionKeyOf(item.sku, item.location));
-    const loaded = new Map((await this.positions.find({ _id: { $in: [...new Set(keys)] } }).toArray()).map((doc) => [doc._id, doc]));
-    const attempted = new Set<string>();
+    const projection = this.design.gatewayExtras ? { recentOps: 0, outbox: 0 } : {};
+    const loaded = new Map((await this.positions.find({ _id: { $in: [...new Set(keys)] } }, { projection }).toArray()).map((doc) => [doc._id, doc as RawPositionDoc]));
+    const attempted = new Map<string, CasPlan>();
     if (new Set(keys).size === items.length) {
-      const planned = items.map((item, index) => planCas(loaded.get(keys[index]!) ?? null, item, opIdOf(requestKey, index)));
+      const planned = items.map((item, index) => planCas(loaded.get(keys[index]!) ?? null, item, opIdOf(requestKey, index), this.feed));
       const writes = planned.filter((plan): plan is CasPlan => plan !== null);
-      for (const plan of writes) attempted.add(plan.op.id);
+      for (const plan of writes) attempted.set(plan.op.id, plan);
       const result = writes.length === 0 ? null : await this.positions.bulkWrite(writes.map((plan) => ({ updateOne: { filter: plan.filter, update: plan.update } })), { ordered: false });
       if (!result || result.matchedCount === writes.length) {
         const written: (Written | null)[] = [];
@@ -287,9 +288,7 @@ export class RawInventory {
             written.push(null);
             continue;
           }
-          const entry = { position: plan.after, movement: movementDoc(plan.op.id, items[index]!, requestKey, plan.op.onHandBefore!, plan.op.at) };
-          await afterWrite?.(entry);
-          written.push(entry);
+          written.push({ position: plan.after, movement: movementDoc(plan.op.id, items[index]!, requestKey, plan.op.onHandBefore!, plan.op.at), feed: plan.feed });
         }
         return written;
       }
@@ -306,18 +305,14 @@ export class RawInventory {
           if (recorded) {
             if (!attempted.has(opId)) return null; // applied by an earlier request (the bench's idempotency check)
             // Written by the bulk attempt above.
-            const entry = { position: current, movement: movementDoc(opId, item, requestKey, recorded.onHandBefore!, recorded.at) };
-            await afterWrite?.(entry);
-            return entry;
+            return { position: current, movement: movementDoc(opId, item, requestKey, recorded.onHandBefore!, recorded.at), feed: attempted.get(opId)!.feed };
           }
-          const plan = planCas(current, item, opId);
+          const plan = planCas(current, item, opId, this.feed);
           if (!plan) return null;
           const result = await this.positions.updateOne(plan.filter, plan.update);
           if (result.matchedCount === 1) {
             loaded.set(key, plan.after);
-            const written = { position: plan.after, movement: movementDoc(opId, item, requestKey, current.onHand, plan.op.at) };
-            await afterWrite?.(written);
-            return written;
+            return { position: plan.after, movement: movementDoc(opId, item, requestKey, current.onHand, plan.op.at), feed: plan.feed };
           }
           current = await this.positions.findOne({ _id: key });
         }
@@ -337,29 +332,19 @@ export class RawInventory {
     return { id, token };
   }
 
-  /** The gateway's reference checks: the SKUs and the locations, each read by `$in`, in parallel. */
-  private async referencesExist(items: readonly AdjustmentItem[]): Promise<boolean> {
-    const [skus, locations] = await Promise.all([
-      this.skus.find({ _id: { $in: [...new Set(items.map((item) => item.sku))] } }).toArray(),
-      this.locations.find({ _id: { $in: [...new Set(items.map((item) => item.location))] } }).toArray(),
-    ]);
-    const knownSkus = new Set(skus.map((sku) => sku._id));
-    const knownLocations = new Set(locations.map((location) => location._id));
-    return items.every((item) => knownSkus.has(item.sku) && knownLocations.has(item.location));
-  }
 }
 
 interface Written {
   /** The position after the write, as the gateway keeps it for its stored result ('readCas' only). */
   readonly position: RawPositionDoc | null;
   readonly movement: MovementDoc;
+  /** What the change feed's drain loop takes from the write (designs with changeFeed). */
+  readonly feed: RawFeedWrite | null;
 }
 
-type AfterWrite = ((written: Written) => Promise<unknown>) | null;
-
-/** The recorded operation with this id, in either stored form. */
+/** The recorded operation with this id, in either stored form (none in a position read without them). */
 function findOp(position: RawPositionDoc, opId: string): RawOp | null {
-  for (const stored of position.recentOps) {
+  for (const stored of position.recentOps ?? []) {
     const op: RawOp = typeof stored === 'string' ? { ...decodeAppliedOp(stored), flags: [] } : stored;
     if (op.id === opId) return op;
   }
@@ -372,22 +357,40 @@ interface CasPlan {
   readonly update: mongo.UpdateFilter<RawPositionDoc>;
   readonly op: RawOp;
   readonly after: RawPositionDoc;
+  readonly feed: RawFeedWrite | null;
 }
 
-/** The write for one item on `current`; null when there is nothing to write (no position, applied before, or the REJECT policy). */
-function planCas(current: RawPositionDoc | null, item: AdjustmentItem, opId: string): CasPlan | null {
+/**
+ * The write for one item on `current`; null when there is nothing to write (no position, applied before, or the
+ * REJECT policy). With a change feed, the write also pushes the change's event onto the position's outbox.
+ */
+function planCas(current: RawPositionDoc | null, item: AdjustmentItem, opId: string, feed: RawChangeFeed | null): CasPlan | null {
   if (!current || findOp(current, opId)) return null; // applied before
   const onHandAfter = current.onHand + item.delta;
   if (item.delta < 0 && onHandAfter < 0) return null; // the REJECT policy
   const at = new Date();
   const op: RawOp = { id: opId, delta: item.delta, onHandBefore: current.onHand, onHandAfter, flags: [], at };
   const stored = encodeAppliedOp({ ...op, onHandBefore: current.onHand, onHandAfter, flags: [] }); // as the gateway stores it
+  const after: RawPositionDoc = { ...current, onHand: onHandAfter, version: current.version + 1, updatedAt: at, recentOps: [...(current.recentOps ?? []), stored] };
+  const outbox = feed ? feed.outboxUpdate(opId, at, current, after, []) : null;
   return {
     filter: { _id: current._id, version: current.version },
-    update: { $set: { onHand: onHandAfter, safetyStock: current.safetyStock, updatedAt: at }, $inc: { version: 1 }, $push: { recentOps: { $each: [stored], $slice: -RECENT_OPS_KEPT } } },
+    update: {
+      $set: { onHand: onHandAfter, safetyStock: current.safetyStock, updatedAt: at },
+      $inc: { version: 1 },
+      $push: { recentOps: { $each: [stored], $slice: -RECENT_OPS_KEPT }, ...outbox?.push },
+      ...(outbox ? { $min: outbox.min } : {}),
+    } as mongo.UpdateFilter<RawPositionDoc>,
     op,
-    after: { ...current, onHand: onHandAfter, version: current.version + 1, updatedAt: at, recentOps: [...current.recentOps, stored] },
+    after,
+    feed: outbox?.written ?? null,
   };
+}
+
+/** A position as the gateway's stored result holds it: without its operations, holds and pending events. */
+function positionView(position: RawPositionDoc): Omit<RawPositionDoc, 'recentOps' | 'holds'> {
+  const { recentOps: _recentOps, holds: _holds, outbox: _outbox, outboxAt: _outboxAt, ...view } = position as RawPositionDoc & { outbox?: unknown; outboxAt?: unknown };
+  return view;
 }
 
 const opIdOf = (requestKey: string, index: number): string => `${RAW_WRITER.apiKeyId}:${requestKey}:${index}`;

@@ -71,6 +71,7 @@ export function formatInventoryReport(report: InventoryReport): string {
     `settings: ${Object.entries(settings).map(([key, value]) => `${key}=${String(value)}`).join(' ')}`,
     '',
     `Throughput: closed loop, ${String(settings['concurrency'])} requests in flight on each side, SALE −1 per item (higher is better; goal ≥ ${GOAL})`,
+    'A window lasts until its side\'s change feed has caught up (no outbox entry pending): the time counts.',
   ];
   const widths = [46, 10, 10, 12, 11, 12];
   lines.push(row(['', 'gateway/s', 'floor/s', 'gateway p50', 'floor p50', 'gateway/floor'], widths));
@@ -103,10 +104,13 @@ export function formatInventoryReport(report: InventoryReport): string {
     const w = [46, 12, 10, 10, 10];
     lines.push(
       '',
-      "The gap in steps (--decompose): \"commands\" sends every store command the gateway sends, from the bare driver.",
+      "The gap in steps (--decompose): \"commands\" sends every store command the gateway and its change feed send, from",
+      'the bare driver: the same logical writes (its change feed drains up to 500 documents at a time, as the relay,',
+      'but does not overlap one batch\'s clean-up with the next append as the relay does).',
       '  step 1, floor → read + CAS: the version read and compare-and-set instead of one conditional findAndModify;',
-      "  step 2, → commands: + idempotency claim/complete, SKU and location reads, one ledger upsert per item;",
-      '  step 3, → gateway: the same commands through HTTP, GraphQL, mongoose, logging and metrics.',
+      '  step 2, → commands: + idempotency claim/complete, each change\'s event in its outbox,',
+      '          the change log, the outboxes cleared, available-to-sell derived (inventory-raw-feed.ts);',
+      '  step 3, → gateway: the same commands through HTTP, GraphQL, the bus, logging and metrics.',
       row(['', 'commands/s', 'step 1', 'step 2', 'step 3'], w),
     );
     for (const p of decomposed) {
