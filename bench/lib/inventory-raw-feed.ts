@@ -1,6 +1,7 @@
 import type { mongo } from 'mongoose';
 import { operationEventId, outboxEntry, systemOrigin, type ChangeOriginValue } from '../../src/domain/changes/change-event.js';
 import { encodeOutboxEntry } from '../../src/store/outbox.js';
+import type { LoggedDocument } from '../../src/store/repositories/change-log.repository.js';
 import { copyIndexes } from './inventory-raw.js';
 
 /**
@@ -35,26 +36,12 @@ export interface RawFeedWrite {
   readonly version: number;
   readonly stored: string;
   /** The event as the relay's finalizer makes it (change-finalizers.ts). */
-  readonly event: Omit<LoggedEvent, '_id' | 'loggedAt'>;
+  readonly event: Omit<LoggedDocument, '_id' | 'loggedAt' | 'epoch'>;
   /** Positions only: the SKU and location whose available-to-sell it changes. */
   readonly sku?: string;
   readonly location?: string;
 }
 
-interface LoggedEvent {
-  _id: number;
-  eventId: string;
-  entity: string;
-  key: string;
-  version: number;
-  at: Date;
-  origin: ChangeOriginValue;
-  sku: string | null;
-  location: string | null;
-  channels: string[] | null;
-  data: Record<string, unknown>;
-  loggedAt: Date;
-}
 
 interface AvailabilityDoc {
   _id: string;
@@ -79,7 +66,7 @@ const BATCH = 500; // the relay's default batch size
 const ORIGIN = systemOrigin('API', { apiKeyId: 'bench-raw', apiKey: 'bench-raw', reason: 'SALE' });
 
 export class RawChangeFeed {
-  readonly log: mongo.Collection<LoggedEvent>;
+  readonly log: mongo.Collection<LoggedDocument>;
   readonly availability: mongo.Collection<AvailabilityDoc>;
   private pending: RawFeedWrite[] = [];
   private draining: Promise<void> | null = null;
@@ -94,7 +81,7 @@ export class RawChangeFeed {
     private readonly positions: mongo.Collection<QuantitiesDoc & Record<string, unknown>>,
     private readonly channels: readonly RawChannel[],
   ) {
-    this.log = db.collection<LoggedEvent>(`${prefix}_change_log`);
+    this.log = db.collection<LoggedDocument>(`${prefix}_change_log`);
     this.availability = db.collection<AvailabilityDoc>(`${prefix}_channel_availability`);
   }
 
@@ -196,7 +183,7 @@ export class RawChangeFeed {
 
   private async drain(batch: readonly RawFeedWrite[]): Promise<void> {
     const loggedAt = new Date();
-    const events = batch.map((pending, index) => ({ ...pending.event, _id: this.nextSeq + index, loggedAt }));
+    const events = batch.map((pending, index) => ({ ...pending.event, _id: this.nextSeq + index, loggedAt, epoch: 1 })); // one writer, one lease
     await this.log.insertMany(events, { ordered: true });
     this.nextSeq += events.length;
     await this.derive(batch.filter((pending) => pending.collection === 'positions'));

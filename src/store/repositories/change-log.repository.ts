@@ -5,7 +5,8 @@ import { decodeOutboxEntry, type StoredOutboxEntry, type WrittenOutbox } from '.
 import { changeFeedStateSchema, changeLogSchema } from '../models/change-log.model.js';
 import { isDuplicateKeyError } from './mongo-errors.js';
 
-interface LoggedDocument {
+/** A change event as the log stores it: `_id` is its sequence number, `epoch` the relay lease it was logged under. */
+export interface LoggedDocument {
   _id: number;
   eventId: string;
   entity: string;
