@@ -45,6 +45,14 @@ function fixture() {
   };
 }
 
+/** A started feed; the reads of its start-up are not counted. */
+async function started() {
+  const f = fixture();
+  await f.feed.start();
+  f.reads.length = 0;
+  return f;
+}
+
 describe('the change feed reads the log for what the bus lost', () => {
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
@@ -54,9 +62,7 @@ describe('the change feed reads the log for what the bus lost', () => {
   });
 
   it('leaves the log alone on ticks in which the bus brought events', async () => {
-    const f = fixture();
-    await f.feed.start();
-    f.reads.length = 0;
+    const f = await started();
     for (let i = 0; i < 5; i++) {
       f.log('arrives');
       await vi.advanceTimersByTimeAsync(POLL_MS);
@@ -67,9 +73,7 @@ describe('the change feed reads the log for what the bus lost', () => {
   });
 
   it('reads a lost last message on the first tick after the bus fell quiet', async () => {
-    const f = fixture();
-    await f.feed.start();
-    f.reads.length = 0;
+    const f = await started();
     f.log('arrives');
     f.log('is lost');
     await vi.advanceTimersByTimeAsync(POLL_MS); // the bus brought event 1 since the last tick
@@ -87,9 +91,7 @@ describe('the change feed reads the log for what the bus lost', () => {
   });
 
   it('reads a message lost in the middle of a flow at once, from the gap the next one shows', async () => {
-    const f = fixture();
-    await f.feed.start();
-    f.reads.length = 0;
+    const f = await started();
     f.log('arrives');
     f.log('is lost');
     f.log('arrives');
