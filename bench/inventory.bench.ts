@@ -105,7 +105,7 @@ async function runBench(options: InventoryBenchOptions, cleanup: Cleanup): Promi
   const channels = await activeChannels(db);
   const rawSides = rawDesigns.map(([name, label, design, prefix]) => {
     const inventory = new RawInventory(db, { positions: `${prefix}_positions`, movements: `${prefix}_movements`, idempotency: `${prefix}_idempotency` }, design);
-    if (design.changeFeed) inventory.feed = new RawChangeFeed(db, prefix, inventory.positions as unknown as ConstructorParameters<typeof RawChangeFeed>[2], channels);
+    if (design.changeFeed) inventory.feed = new RawChangeFeed(db, prefix, inventory.positions as unknown as ConstructorParameters<typeof RawChangeFeed>[2], inventory.movements, channels);
     const collections = { positions: inventory.positions as unknown as mongo.Collection, movements: inventory.movements as unknown as mongo.Collection };
     const feed = inventory.feed;
     return { inventory, design, side: newSide(name, label, (key, items) => inventory.adjust(key, items), collections, driverCommands, feed ? () => feed.settled() : undefined) };

@@ -2,7 +2,7 @@ import type { mongo } from 'mongoose';
 import { operationEventId, outboxEntry, systemOrigin, type ChangeOriginValue } from '../../src/domain/changes/change-event.js';
 import { encodeOutboxEntry } from '../../src/store/outbox.js';
 import type { LoggedDocument } from '../../src/store/repositories/change-log.repository.js';
-import { copyIndexes } from './inventory-raw.js';
+import { copyIndexes, type MovementDoc } from './inventory-raw.js';
 
 /**
  * The change feed's store writes, sent by the bare driver for the decomposition's "gateway's commands" side
@@ -10,10 +10,11 @@ import { copyIndexes } from './inventory-raw.js';
  * transaction, in the same commands and batching as its relay (`src/events/change-relay.ts`) and its
  * available-to-sell derivation (`src/domain/inventory/availability-deriver.ts`):
  *
- * - each position write pushes its event onto the position's outbox (in the compare-and-set itself:
- *   {@link RawChangeFeed.outboxUpdate});
+ * - each position write pushes its event, with its operation id, onto the position's outbox (in the
+ *   compare-and-set itself: {@link RawChangeFeed.outboxUpdate});
  * - a drain loop takes what the requests wrote, up to 500 documents per batch (the relay's batch size), appends
- *   their events to a change log with consecutive sequence numbers (one `insertMany`), then derives each
+ *   their events to a change log with consecutive sequence numbers (one `insertMany`), then writes the ledger's
+ *   movements of the batch (one unordered `insertMany`, as the gateway's LedgerRecorder) alongside deriving each
  *   channel's available-to-sell for the SKUs in the batch (positions and stored values read by `$in`, changed
  *   values written by compare-and-set with their own outbox entry, in one `bulkWrite`), then clears the drained
  *   outboxes (one `bulkWrite` of `{ _id, version }` compare-and-sets);
@@ -37,9 +38,10 @@ export interface RawFeedWrite {
   readonly stored: string;
   /** The event as the relay's finalizer makes it (change-finalizers.ts). */
   readonly event: Omit<LoggedDocument, '_id' | 'loggedAt' | 'epoch'>;
-  /** Positions only: the SKU and location whose available-to-sell it changes. */
+  /** Positions only: the SKU and location whose available-to-sell it changes, and the ledger's movement. */
   readonly sku?: string;
   readonly location?: string;
+  readonly movement?: MovementDoc;
 }
 
 
@@ -79,6 +81,7 @@ export class RawChangeFeed {
     db: mongo.Db,
     prefix: string,
     private readonly positions: mongo.Collection<QuantitiesDoc & Record<string, unknown>>,
+    private readonly movements: mongo.Collection<MovementDoc>,
     private readonly channels: readonly RawChannel[],
   ) {
     this.log = db.collection<LoggedDocument>(`${prefix}_change_log`);
@@ -108,7 +111,7 @@ export class RawChangeFeed {
    */
   outboxUpdate(opId: string, at: Date, before: QuantitiesDoc, after: QuantitiesDoc & { skuCode: string; locationCode: string; version: number }, flags: readonly string[]): { push: Record<string, unknown>; min: Record<string, unknown>; written: RawFeedWrite } {
     const delta = { onHand: after.onHand - before.onHand, reserved: after.reserved - before.reserved, safetyStock: after.safetyStock - before.safetyStock };
-    const entry = outboxEntry(ORIGIN, at, { delta, data: { flags: [...flags] } }, operationEventId('InventoryPosition', opId));
+    const entry = outboxEntry(ORIGIN, at, { delta, data: { flags: [...flags] }, operationId: opId }, operationEventId('InventoryPosition', opId));
     const stored = encodeOutboxEntry(entry);
     const changed = delta.onHand !== 0 || delta.reserved !== 0 || delta.safetyStock !== 0;
     return {
@@ -186,7 +189,9 @@ export class RawChangeFeed {
     const events = batch.map((pending, index) => ({ ...pending.event, _id: this.nextSeq + index, loggedAt, epoch: 1 })); // one writer, one lease
     await this.log.insertMany(events, { ordered: true });
     this.nextSeq += events.length;
-    await this.derive(batch.filter((pending) => pending.collection === 'positions'));
+    const positions = batch.filter((pending) => pending.collection === 'positions');
+    const movements = positions.flatMap((pending) => (pending.movement ? [pending.movement] : []));
+    await Promise.all([this.derive(positions), movements.length > 0 ? this.movements.insertMany(movements, { ordered: false }) : null]);
     const clears = (collection: RawFeedWrite['collection']) =>
       batch.filter((pending) => pending.collection === collection).map(({ id, version }) => ({ updateOne: { filter: { _id: id, version }, update: { $unset: { outbox: '', outboxAt: '' } } } }));
     const positionClears = clears('positions');

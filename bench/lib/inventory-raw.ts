@@ -232,14 +232,17 @@ export class RawInventory {
     const written = this.design.positionWrite === 'findAndModify' ? await this.findAndModifyAll(requestKey, items) : await this.readAndCasAll(requestKey, items);
     if (written.some((entry) => entry === null)) return null;
     const entries = written as Written[];
-    if (entries.length === 1) await this.movements.insertOne(entries[0]!.movement);
-    else await this.movements.insertMany(entries.map((entry) => entry.movement));
+    // With the change feed the ledger is its relay's to write, from the changes (as the gateway's LedgerRecorder).
+    if (!this.feed) {
+      if (entries.length === 1) await this.movements.insertOne(entries[0]!.movement);
+      else await this.movements.insertMany(entries.map((entry) => entry.movement));
+    }
 
     if (claim) {
       const result = { kind: 'batch', replayed: false, items: entries.map((entry, index) => ({ index, outcome: 'APPLIED', position: positionView(entry.position!), movement: entry.movement, flags: [], error: null })) };
       await this.idempotency.updateOne({ _id: claim.id, token: claim.token }, { $set: { state: 'COMPLETED', result: EJSON.stringify(result, { relaxed: false }) } });
     }
-    if (this.feed) await this.feed.enqueue(entries.map((entry) => entry.feed!));
+    if (this.feed) await this.feed.enqueue(entries.map((entry) => ({ ...entry.feed!, movement: entry.movement })));
     return entries.map(({ movement }) => ({ onHandBefore: movement.onHandBefore, onHandAfter: movement.onHandAfter }));
   }
 

@@ -64,7 +64,7 @@ export function createServices(repositories: Repositories, options: ServiceOptio
     apiKeys: new ApiKeyService(repositories.apiKeys, repositories.channels, options.apiKeys ?? DEFAULT_API_KEY_OPTIONS),
     idempotency,
     inventory: new InventoryService(repositories.inventoryPositions, repositories.inventoryMovements, repositories.skus, locationDirectory, repositories.channels, idempotency, repositories.changeLog),
-    reservations: new ReservationService(repositories.reservations, repositories.inventoryPositions, repositories.skus, repositories.channels, new PositionWriter(repositories.inventoryPositions, repositories.inventoryMovements), idempotency, options.reservations ?? { staleAfterMs: (options.idempotency ?? DEFAULT_IDEMPOTENCY_OPTIONS).leaseMs }),
+    reservations: new ReservationService(repositories.reservations, repositories.inventoryPositions, repositories.skus, repositories.channels, new PositionWriter(repositories.inventoryPositions), idempotency, options.reservations ?? { staleAfterMs: (options.idempotency ?? DEFAULT_IDEMPOTENCY_OPTIONS).leaseMs }),
     inventoryReset: new InventoryResetService(
       { jobs: repositories.inventoryResetJobs, positions: repositories.inventoryPositions, movements: repositories.inventoryMovements, changeLog: repositories.changeLog, skus: repositories.skus, locations: repositories.locations },
       options.inventoryReset ?? DEFAULT_INVENTORY_RESET_OPTIONS,

@@ -8,7 +8,10 @@ import { outboxDocumentAsWritten, SequenceTakenError, type ChangeLogRepository, 
 import type { EventBus } from './bus/event-bus.js';
 import { decodePending, encodeChanges, encodePending, TOPICS } from './change-codec.js';
 
-/** Something computed from logged events and written back with its own events (available-to-sell). */
+/**
+ * Something recorded from the events before they leave their outboxes: the ledger's movements, available-to-sell
+ * (written back with its own events).
+ */
 export interface ChangeDeriver {
   /**
    * Called with every batch drained from the outboxes, before it leaves them, including entries an earlier
@@ -269,7 +272,7 @@ export class ChangeRelay {
     const phase = this.phase;
     if (phase.kind !== 'leading') return;
     const loggedAt = new Date();
-    const events: ChangeEventValue[] = fresh.map((d, index) => ({ ...d, seq: phase.nextSeq + index, loggedAt }));
+    const events: ChangeEventValue[] = fresh.map(({ operationId: _operationId, ...d }, index) => ({ ...d, seq: phase.nextSeq + index, loggedAt }));
     if (events.length > 0) {
       await this.log.append(events, phase.epoch);
       phase.nextSeq = events[events.length - 1]!.seq + 1;
@@ -286,10 +289,10 @@ export class ChangeRelay {
     this.finishesInFlight++;
     this.finishing = this.finishing.then(async () => {
       try {
-        // Derived values (available-to-sell) are written before the source events leave their outboxes, from all
-        // of them (logged now or by a relay that died): a crash in between derives again, and an unchanged value
-        // writes nothing.
-        for (const deriver of this.derivers) await deriver.derive(drafts);
+        // Derived records (the ledger, available-to-sell) are written before the source events leave their
+        // outboxes, from all of them (logged now or by a relay that died): a crash in between derives again, and
+        // what is already written is not written twice. The derivers are independent of one another.
+        await Promise.all(this.derivers.map((deriver) => deriver.derive(drafts)));
         await Promise.all(cleared.map(({ collection, drained }) => this.log.removeDrained(collection, drained)));
       } catch (error) {
         // The entries stay in their outboxes; the repair scan brings them back, and the log's unique eventId

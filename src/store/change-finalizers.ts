@@ -25,7 +25,7 @@ function number(document: OutboxDocumentValue, field: string): number {
 }
 
 function draft(entity: ChangeEntity, document: OutboxDocumentValue, entry: OutboxEntryValue, fields: Pick<ChangeDraftValue, 'version' | 'sku' | 'location' | 'channels' | 'data'>): ChangeDraftValue {
-  return { eventId: entry.id, entity, key: document._id, at: entry.at, origin: entry.origin, ...fields };
+  return { eventId: entry.id, entity, key: document._id, at: entry.at, origin: entry.origin, ...fields, ...(entry.operationId === undefined ? {} : { operationId: entry.operationId }) };
 }
 
 /** Writers of versioned aggregates know the version they wrote: the entry carries it. */

@@ -81,7 +81,7 @@ describe('inventory invariants across two gateway processes', () => {
   });
 });
 
-describe('a gateway killed between the position write and the ledger write', () => {
+describe('a gateway killed right after the position write', () => {
   it('loses nothing and applies nothing twice when the client retries elsewhere', async () => {
     const crashing = await startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName, FAILPOINTS: 'inventory.after-position-write=crash' } });
     const before = await Promise.all(SKUS.map(async (sku) => ({ onHand: await onHandOf(sku), movements: await movementCount(sku) })));
@@ -99,7 +99,24 @@ describe('a gateway killed between the position write and the ledger write', () 
   });
 });
 
-describe('a gateway killed between the position write and the ledger write, then a hundred changes before the retry', () => {
+describe('a gateway killed right after the position write, and no client ever retrying', () => {
+  it('still has the movement: the ledger is written from the change, not by the request', async () => {
+    const crashing = await startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName, FAILPOINTS: 'inventory.after-position-write=crash' } });
+    const [, sku] = SKUS as [string, string];
+    const before = { onHand: await onHandOf(sku), movements: await movementCount(sku) };
+
+    const items = [{ sku, location: 'L', delta: -2, reason: 'SHRINKAGE', referenceDocument: 'AUDIT-9' }];
+    await expect(graphqlClient(crashing.url, key)(adjustInventory, { items, key: 'crash-abandoned' })).rejects.toThrow();
+    expect(await crashing.exited()).toBe(137);
+
+    expect(await onHandOf(sku)).toBe(before.onHand - 2);
+    expect(await movementCount(sku)).toBe(before.movements + 1);
+    const latest = (await clients[1]!(inventoryMovements, { sku, location: 'L', first: 500 })).data?.inventoryMovements.nodes.filter((movement) => movement.idempotencyKey === 'crash-abandoned');
+    expect(latest).toMatchObject([{ delta: -2, reason: 'SHRINKAGE', referenceDocument: 'AUDIT-9', onHandBefore: before.onHand, onHandAfter: before.onHand - 2 }]);
+  });
+});
+
+describe('a gateway killed right after the position write, then a hundred changes before the retry', () => {
   it('applies nothing twice although the position no longer remembers the operation, and writes its movement once', async () => {
     const crashing = await startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName, FAILPOINTS: 'inventory.after-position-write=crash' } });
     const [sku] = SKUS as [string];

@@ -37,6 +37,12 @@ export interface OutboxEntryValue {
    */
   readonly data?: Readonly<Record<string, unknown>>;
   readonly delta?: Readonly<Record<string, number>>;
+  /**
+   * The operation that made the change, when the ledger records it as a movement under that id (position writes
+   * of adjustInventory, setInventory, commitReservation): the relay writes the movement from the change before
+   * the entry leaves the outbox. Never logged nor delivered: it holds the API key's id and the client's key.
+   */
+  readonly operationId?: string;
 }
 
 /** A change as it is logged and delivered: sequenced, attributed, and filterable without a read. */
@@ -58,8 +64,11 @@ export interface ChangeEventValue {
   readonly loggedAt: Date;
 }
 
-/** A change before the relay sequenced it. */
-export type ChangeDraftValue = Omit<ChangeEventValue, 'seq' | 'loggedAt'>;
+/**
+ * A change before the relay sequenced it. `operationId`: the entry's, for the ledger ({@link OutboxEntryValue});
+ * the relay leaves it out of the logged event.
+ */
+export type ChangeDraftValue = Omit<ChangeEventValue, 'seq' | 'loggedAt'> & { readonly operationId?: string };
 
 export function originOf(ctx: RequestContext, extra: { idempotencyKey?: string | null; reason?: string | null; referenceDocument?: string | null; source?: ChangeOriginValue['source'] } = {}): ChangeOriginValue {
   return {

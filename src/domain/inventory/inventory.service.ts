@@ -19,6 +19,7 @@ import { availabilityOf } from './availability.js';
 import { decideAdjustment, decideSet } from './inventory-decisions.js';
 import { positionKey, positionView, type InventoryBatchOutcome, type InventoryItemOutcomeRecord, type InventoryMovementRecord, type InventoryPositionFilter, type InventoryPositionRecord, type SkuAvailabilityRecord } from './inventory.types.js';
 import { adjustmentBatchSchema, setBatchSchema } from './inventory.validation.js';
+import { movementsOfChanges } from './ledger-recorder.js';
 import { appliedOpOfChange, movementOf, PositionWriter, type PositionOperation, type WrittenItem } from './position-writer.js';
 
 /** Positions written in parallel per batch; items on the same position are applied in order, one at a time. */
@@ -36,7 +37,7 @@ export class InventoryService {
     private readonly idempotency: IdempotencyService,
     private readonly changeLog: ChangeLogRepository,
   ) {
-    this.writer = new PositionWriter(positions, movements);
+    this.writer = new PositionWriter(positions);
   }
 
   /** Null when nothing was recorded for the pair, or the pair is outside the caller's channels. */
@@ -63,7 +64,11 @@ export class InventoryService {
   async listMovements(ctx: RequestContext, skuCode: string, locationCode: string, since: Date | null | undefined, first: number | null | undefined, after: string | null | undefined): Promise<Page<InventoryMovementRecord>> {
     const allowed = await this.allowedLocations(ctx);
     if (allowed && !allowed.has(locationCode)) throw new DomainError('FORBIDDEN', `API key "${ctx.caller.name}" may not read location "${locationCode}".`);
-    return this.movements.list(skuCode, locationCode, since ?? null, pageRequest(first, after));
+    const request = pageRequest(first, after);
+    // The outbox before the ledger: a movement leaves the outbox only once the relay has written it, so one that is
+    // not pending at this read is in the ledger at the next.
+    const unwritten = movementsOfChanges(await this.changeLog.pendingChanges('InventoryPosition', [positionKey(skuCode, locationCode)]));
+    return this.movements.list(skuCode, locationCode, since ?? null, request, unwritten);
   }
 
   async availableToSell(ctx: RequestContext, channelCode: string, skuCodes: readonly string[], explain: boolean): Promise<SkuAvailabilityRecord[]> {
@@ -177,7 +182,7 @@ export class InventoryService {
           const groupResults: WrittenItem[] = [];
           let current = loaded.get(key) ?? null;
           for (const operation of group) {
-            const result = await this.writer.apply(ctx, operation, current, 'deferred');
+            const result = await this.writer.apply(ctx, operation, current);
             groupResults.push(result);
             current = result.position ?? current;
           }
@@ -187,8 +192,6 @@ export class InventoryService {
       ),
     ]);
     const results = [...written, ...sequenced.flat()];
-    // One round trip for the batch's ledger instead of one per item (about a third of a batch item's cost).
-    await this.writer.writeLedger(results);
     const items: InventoryItemOutcomeRecord[] = results
       .sort((a, b) => a.index - b.index)
       .map((item) => ({ ...item, position: item.position && positionView(item.position) }));

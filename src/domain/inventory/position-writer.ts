@@ -1,4 +1,3 @@
-import type { InventoryMovementRepository } from '../../store/repositories/inventory-movement.repository.js';
 import { operationEventId, originOf, outboxEntry, type ChangeDraftValue } from '../changes/change-event.js';
 import pMap from 'p-map';
 import type { InventoryPositionRepository, PositionChange } from '../../store/repositories/inventory-position.repository.js';
@@ -22,8 +21,8 @@ export interface PositionOperation {
   /** 'SET' for an absolute value (setInventory): recorded so the daily reset never overwrites it with an older snapshot. */
   readonly kind?: 'SET';
   /**
-   * The movement of this operation id when an earlier attempt applied it (from the ledger, or rebuilt from the
-   * change it made): looked up for a resumed request only.
+   * The movement of this operation id when an earlier attempt applied it (from the ledger, or from the change it
+   * made): looked up for a resumed request only.
    */
   readonly recorded?: InventoryMovementRecord;
 }
@@ -49,30 +48,24 @@ interface PreparedWrite {
 /**
  * Applies operations to positions with single-document compare-and-set writes that also record the operation
  * id in the position. An operation whose id the position already holds is not applied again: that is what
- * makes an item exactly-once across client retries, concurrent duplicates and a gateway killed between the
- * position write and the ledger write (the retry rebuilds the missing movement from the recorded operation).
+ * makes an item exactly-once across client retries, concurrent duplicates and a gateway killed after the
+ * position write. The write's change event carries the operation id, and the relay writes the ledger movement
+ * from it (LedgerRecorder): the position write is the only write of an operation.
  */
 export class PositionWriter {
-  constructor(
-    private readonly positions: InventoryPositionRepository,
-    private readonly movements: InventoryMovementRepository,
-  ) {}
+  constructor(private readonly positions: InventoryPositionRepository) {}
 
-  /**
-   * Applies one operation. With `ledger: 'deferred'` the movement is returned but not written: the caller writes a
-   * whole batch's movements with {@link writeLedger} in one round trip. A crash before that is repaired like any
-   * other: the retry finds the operation recorded in the position and rewrites its movement.
-   */
-  async apply(ctx: RequestContext, operation: PositionOperation, initial: InventoryPositionRecord | null, ledger: 'now' | 'deferred' = 'now'): Promise<WrittenItem> {
+  /** Applies one operation. */
+  async apply(ctx: RequestContext, operation: PositionOperation, initial: InventoryPositionRecord | null): Promise<WrittenItem> {
     const key = positionKey(operation.skuCode, operation.locationCode);
     let current = initial;
     for (let attempt = 0; attempt <= MAX_RACE_RETRIES; attempt++) {
       const step = this.prepare(ctx, operation, current);
-      if (step.kind === 'decided') return this.withLedger(step.item, ledger);
+      if (step.kind === 'decided') return step.item;
       const written = current ? await this.positions.applyIfVersion(current, step.change) : await this.positions.create(operation.skuCode, operation.locationCode, key, step.change);
       if (written) {
         await failpoint('inventory.after-position-write');
-        return this.withLedger(this.writtenItem(ctx, step), ledger);
+        return this.writtenItem(ctx, step);
       }
       current = await this.positions.findByKey(key);
     }
@@ -80,8 +73,7 @@ export class PositionWriter {
   }
 
   /**
-   * Applies operations on distinct, existing positions with one round trip of compare-and-sets (ledger
-   * deferred, as {@link apply} with 'deferred'). When some lost a race — the bulk answer does not say which —
+   * Applies operations on distinct, existing positions with one round trip of compare-and-sets. When some lost a race — the bulk answer does not say which —
    * the positions are read again and each of those operations goes through {@link apply}: one that did get
    * written finds itself recorded there, the others decide again.
    */
@@ -98,14 +90,14 @@ export class PositionWriter {
     await failpoint('inventory.after-position-write');
     if (allWritten) return [...done, ...writes.map((write) => this.writtenItem(ctx, write))];
     const fresh = new Map((await this.positions.findByKeys(writes.map((write) => write.key))).map((position) => [position.key, position]));
-    const retried = await pMap(writes, (write) => this.apply(ctx, write.operation, fresh.get(write.key) ?? null, 'deferred'), { concurrency: RETRY_CONCURRENCY });
+    const retried = await pMap(writes, (write) => this.apply(ctx, write.operation, fresh.get(write.key) ?? null), { concurrency: RETRY_CONCURRENCY });
     return [...done, ...retried];
   }
 
   /** What the operation comes to on `current`, before any write: an outcome already, or the write to attempt. */
   private prepare(ctx: RequestContext, operation: PositionOperation, current: InventoryPositionRecord | null): { readonly kind: 'decided'; readonly item: WrittenItem } | PreparedWrite {
     const applied = current?.recentOps.find(operation.opId);
-    // Applied before (a retry): report it; its ledger entry is (re)written with the others.
+    // Applied before (a retry): report it.
     if (applied && current) return { kind: 'decided', item: { index: operation.index, outcome: 'APPLIED', position: current, movement: movementOf(ctx, operation, applied), flags: applied.flags, error: null } };
     // Applied by the attempt this request resumes, and pushed out of the position's recent operations since.
     const { recorded } = operation;
@@ -123,6 +115,7 @@ export class PositionWriter {
       {
         delta: { onHand: decision.onHand - (current?.onHand ?? 0), reserved: (decision.reserved ?? current?.reserved ?? 0) - (current?.reserved ?? 0), safetyStock: decision.safetyStock - (current?.safetyStock ?? 0) },
         data: { flags: op.flags },
+        operationId: operation.opId,
       },
       operationEventId('InventoryPosition', operation.opId),
     );
@@ -138,19 +131,9 @@ export class PositionWriter {
       : { key, skuCode: operation.skuCode, locationCode: operation.locationCode, onHand: decision.onHand, reserved: 0, safetyStock: decision.safetyStock, lastResetAsOf: null, recentOps: recentOpsOf([op]), holds: [], version: 1, createdAt: at, updatedAt: at };
     return { index: operation.index, outcome: 'APPLIED', position, movement: movementOf(ctx, operation, op), flags: op.flags, error: null };
   }
-
-  private async withLedger(item: WrittenItem, ledger: 'now' | 'deferred'): Promise<WrittenItem> {
-    if (ledger === 'now' && item.movement) await this.movements.insertIfAbsent(item.movement);
-    return item;
-  }
-
-  /** Writes the movements of deferred items (those not written yet; existing ones are left as they are). */
-  async writeLedger(items: readonly WrittenItem[]): Promise<void> {
-    await this.movements.insertManyIfAbsent(items.flatMap((item) => (item.movement ? [item.movement] : [])));
-  }
 }
 
-/** The ledger's movement for an operation applied as `op` says. */
+/** The ledger's movement for an operation applied as `op` says (what the relay writes from its change: ledger-recorder.ts). */
 export function movementOf(ctx: RequestContext, operation: PositionOperation, op: AppliedOp): InventoryMovementRecord {
   return {
     id: op.id,

@@ -227,6 +227,13 @@ export class ChangeLogRepository {
     return pending;
   }
 
+  /** The changes still pending in the outboxes of `documentIds` (documents of `entity`), oldest first per document. */
+  async pendingChanges(entity: ChangeEntity, documentIds: readonly string[]): Promise<ChangeDraftValue[]> {
+    const source = OUTBOX_SOURCES.find((candidate) => candidate.entity === entity);
+    if (!source) throw new Error(`No outbox carries ${entity} changes.`);
+    return (await this.readOutboxes(source.collection, documentIds)).flatMap((document) => source.finalize(document, document.outbox!));
+  }
+
   /**
    * Changes by event id, wherever they are now: pending in the outbox of one of `documentIds` (documents of
    * `entity`), or logged. The outboxes are read first: an entry leaves its outbox only after it is logged, so one
@@ -236,9 +243,7 @@ export class ChangeLogRepository {
   async findChanges(entity: ChangeEntity, documentIds: readonly string[], eventIds: readonly string[]): Promise<ChangeDraftValue[]> {
     const wanted = new Set(eventIds);
     if (wanted.size === 0) return [];
-    const source = OUTBOX_SOURCES.find((candidate) => candidate.entity === entity);
-    if (!source) throw new Error(`No outbox carries ${entity} changes.`);
-    const pending = (await this.readOutboxes(source.collection, documentIds)).flatMap((document) => source.finalize(document, document.outbox!)).filter((draft) => wanted.has(draft.eventId));
+    const pending = (await this.pendingChanges(entity, documentIds)).filter((draft) => wanted.has(draft.eventId));
     for (const draft of pending) wanted.delete(draft.eventId);
     if (wanted.size === 0) return pending;
     // The driver's collection: the unique eventId index serves the lookup.

@@ -27,19 +27,18 @@ function toRecord({ _id, ...document }: StoredMovement): InventoryMovementRecord
   };
 }
 
+/** Both lists in ledger order, each movement once (`extra` may repeat what `written` holds). */
+function mergeByOrder(written: readonly InventoryMovementRecord[], extra: readonly InventoryMovementRecord[]): InventoryMovementRecord[] {
+  const ids = new Set(written.map((movement) => movement.id));
+  const keyed = [...written, ...extra.filter((movement) => !ids.has(movement.id))].map((movement) => [orderKeyOf(movement), movement] as const);
+  return keyed.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, movement]) => movement);
+}
+
 export class InventoryMovementRepository {
   private readonly model: Model<StoredMovement>;
 
   constructor(connection: Connection) {
     this.model = connection.model<StoredMovement>('InventoryMovement', inventoryMovementSchema);
-  }
-
-  /** Writes the movement unless it exists: a retry that repairs a missing ledger entry never duplicates one. */
-  async insertIfAbsent(movement: InventoryMovementRecord): Promise<void> {
-    const { id, ...rest } = movement;
-    await this.model
-      .updateOne({ _id: id }, { $setOnInsert: { ...rest, flags: [...rest.flags], positionKey: positionKey(movement.skuCode, movement.locationCode), orderKey: orderKeyOf(movement) } }, { upsert: true })
-      .exec();
   }
 
   /** Writes the movements that do not exist yet, in one round trip; those already written are left as they are. */
@@ -74,13 +73,25 @@ export class InventoryMovementRepository {
     return documents.map(toRecord);
   }
 
-  /** A position's ledger, oldest first, from `since` on. */
-  async list(skuCode: string, locationCode: string, since: Date | null, page: PageRequest): Promise<Page<InventoryMovementRecord>> {
+  /**
+   * A position's ledger, oldest first, from `since` on. `unwritten`: the position's movements the relay may not
+   * have written yet (from its outbox, read before this), merged in by id and order: a movement is read the
+   * moment its request answered, not once the relay caught up.
+   */
+  async list(skuCode: string, locationCode: string, since: Date | null, page: PageRequest, unwritten: readonly InventoryMovementRecord[] = []): Promise<Page<InventoryMovementRecord>> {
     const filter: Record<string, unknown> = { positionKey: positionKey(skuCode, locationCode) };
     if (since) filter['at'] = { $gte: since };
     const paged = page.afterKey === null ? filter : { ...filter, orderKey: { $gt: page.afterKey } };
+    const extra = unwritten.filter((movement) => (since === null || movement.at >= since) && (page.afterKey === null || orderKeyOf(movement) > page.afterKey));
     const documents = await this.model.find(paged).sort({ orderKey: 1 }).limit(page.first + 1).lean<StoredMovement[]>().exec();
-    return pageOf(documents.map(toRecord), page, orderKeyOf, () => this.model.countDocuments(filter).exec());
+    const written = documents.map(toRecord);
+    const rows = extra.length === 0 ? written : mergeByOrder(written, extra).slice(0, page.first + 1);
+    const count = () => this.model.countDocuments(filter).exec();
+    return pageOf(rows, page, orderKeyOf, async () => {
+      if (extra.length === 0) return count();
+      const [total, alreadyWritten] = await Promise.all([count(), this.model.countDocuments({ _id: { $in: extra.map((movement) => movement.id) } }).exec()]);
+      return total + extra.length - alreadyWritten;
+    });
   }
 
   async count(): Promise<number> {

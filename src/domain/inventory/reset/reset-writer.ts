@@ -4,6 +4,7 @@ import { operationEventId, outboxEntry, systemOrigin } from '../../changes/chang
 import { RECENT_OPS_KEPT, type InventoryPositionRepository, type ResetWrite } from '../../../store/repositories/inventory-position.repository.js';
 import { DomainError } from '../../common/errors.js';
 import { positionKey, type AppliedOp, type InventoryMovementRecord, type InventoryPositionRecord } from '../inventory.types.js';
+import { movementsOfChanges } from '../ledger-recorder.js';
 import { appliedOpOfChange } from '../position-writer.js';
 import type { ResetRequester, StalePositionValue } from './inventory-reset.types.js';
 import { decideReset, isAbsoluteReason, needsLedger, type ReplayableOp, type ResetDecision } from './reset-decisions.js';
@@ -150,11 +151,18 @@ export class ResetWriter {
     return found;
   }
 
-  /** Ledger movements after asOf, only for positions whose recentOps may not hold all of them (see needsLedger). */
+  /**
+   * Ledger movements after asOf, only for positions whose recentOps may not hold all of them (see needsLedger),
+   * with those the relay has not written yet (still in the positions' outboxes, read first: see listMovements).
+   */
   private async ledgerAfterAsOf(positions: readonly InventoryPositionRecord[]): Promise<Map<string, ReplayableOp[]>> {
     const keys = positions.filter((position) => needsLedger(position, this.job.asOf, RECENT_OPS_KEPT)).map((position) => position.key);
     const byKey = new Map<string, ReplayableOp[]>();
-    for (const movement of await this.movements.findAfter(keys, this.job.asOf)) {
+    if (keys.length === 0) return byKey;
+    const unwritten = movementsOfChanges(await this.changeLog.pendingChanges('InventoryPosition', keys)).filter((movement) => movement.at > this.job.asOf);
+    const written = await this.movements.findAfter(keys, this.job.asOf);
+    const ids = new Set(written.map((movement) => movement.id));
+    for (const movement of [...written, ...unwritten.filter((movement) => !ids.has(movement.id))]) {
       const key = positionKey(movement.skuCode, movement.locationCode);
       byKey.set(key, [...(byKey.get(key) ?? []), { id: movement.id, delta: movement.delta, at: movement.at, absolute: isAbsoluteReason(movement.reason) }]);
     }
