@@ -47,8 +47,8 @@ export const RAW_FLOOR: RawDesign = { positionWrite: 'findAndModify', gatewayExt
 export const RAW_READ_CAS: RawDesign = { positionWrite: 'readCas', gatewayExtras: false, changeFeed: false };
 /**
  * Every store command the gateway sends for adjustInventory and its change feed, in its order and batching, from
- * the bare driver: the same logical writes (position with its event, ledger, idempotency record, change log,
- * outbox clean-up, available-to-sell).
+ * the bare driver: the same logical writes (position with its event, idempotency record, change log, the ledger
+ * written from the changes, outbox clean-up, available-to-sell).
  */
 export const RAW_GATEWAY_PATTERN: RawDesign = { positionWrite: 'readCas', gatewayExtras: true, changeFeed: true };
 

@@ -109,7 +109,8 @@ export function formatInventoryReport(report: InventoryReport): string {
       'but does not overlap one batch\'s clean-up with the next append as the relay does).',
       '  step 1, floor → read + CAS: the version read and compare-and-set instead of one conditional findAndModify;',
       '  step 2, → commands: + idempotency claim/complete, each change\'s event in its outbox,',
-      '          the change log, the outboxes cleared, available-to-sell derived (inventory-raw-feed.ts);',
+      '          the change log, the ledger written from the changes, the outboxes cleared,',
+      '          available-to-sell derived (inventory-raw-feed.ts);',
       '  step 3, → gateway: the same commands through HTTP, GraphQL, the bus, logging and metrics.',
       row(['', 'commands/s', 'step 1', 'step 2', 'step 3'], w),
     );
