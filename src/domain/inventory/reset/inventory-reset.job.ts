@@ -50,6 +50,13 @@ const VALIDATION_CHECKPOINT_MS = 1_000; // 1 second
 /** Failpoint after a chunk's positions and ledger are written and before its checkpoint (tests of resume). */
 export const AFTER_CHUNK_FAILPOINT = 'inventory.reset.after-chunk';
 
+/**
+ * Chunks of the apply pass whose positions are written at once. One chunk at a time left the two cores 40% idle
+ * (the CLI and the store waiting on each other's round trips, BENCHMARKS.md); more than this only queues in the
+ * store.
+ */
+const CHUNKS_IN_FLIGHT = 3;
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 interface Validation {
@@ -193,8 +200,11 @@ export class InventoryResetRun {
 
   /**
    * Writes the good rows after the checkpoint; resolves the locations of the file's good rows (ZERO's scope).
-   * Two chunks are in flight: while one chunk's positions are written, the previous chunk's ledger entries and
-   * checkpoint are (they touch other collections). Checkpoints stay in file order, each after its ledger.
+   * Up to {@link CHUNKS_IN_FLIGHT} chunks' positions are written at once while the file is read on, and each
+   * chunk's ledger entries and checkpoint follow its positions, in file order: a checkpoint still says that every
+   * row before it is done. A file holds each position once (duplicates are refused), so chunks in flight never
+   * touch the same position; after a crash the rows past the checkpoint are written again, which the job's mark
+   * on each position turns into no-ops.
    */
   private async apply(validation: Validation): Promise<Set<string>> {
     this.phase = 'APPLYING';
@@ -203,7 +213,11 @@ export class InventoryResetRun {
     const locations = new Set<string>();
     const isGood = (parsed: ParsedRow): parsed is Extract<ParsedRow, { ok: true }> => parsed.ok && !validation.badLines.has(parsed.row.line);
     const indexOf = (parsed: ParsedRow) => (parsed.ok ? parsed.row.index : parsed.index);
+    /** The last chunk's tail (ledger and checkpoint); each chunk's waits for the one before. */
     let previous: Promise<void> = Promise.resolve();
+    /** Chunks whose positions are being written. */
+    const writing: Promise<unknown>[] = [];
+    let failed = false;
     try {
       for await (const chunk of readResetFile(this.file, { chunkRows: this.options.chunkRows, onBytes: (bytes) => (this.bytesRead = bytes) })) {
         for (const parsed of chunk) if (isGood(parsed)) locations.add(parsed.row.locationCode);
@@ -217,13 +231,20 @@ export class InventoryResetRun {
           snapshot: row.onHand,
           safetyStock: row.safetyStock,
         }));
-        const result = await this.writer.writePositions(targets);
-        await previous;
-        previous = this.finishChunk(result, { processed: indexOf(rest[rest.length - 1]!) + 1, skipped: rest.length - targets.length });
-        // Awaited at the next chunk or below; until then a failure must not count as unhandled.
-        previous.catch(() => undefined);
+        const written = this.writer.writePositions(targets);
+        const before = previous;
+        const rows = { processed: indexOf(rest[rest.length - 1]!) + 1, skipped: rest.length - targets.length };
+        // After the chunk before has finished, so that a failure here still leaves every chunk before checkpointed.
+        previous = before.then(() => written).then((result) => this.finishChunk(result, rows));
+        // Awaited below; until then a failure must not count as unhandled. It stops the pass: the rows after it
+        // wait for a resumed run.
+        previous.catch(() => (failed = true));
+        writing.push(written.catch(() => undefined));
+        if (writing.length >= CHUNKS_IN_FLIGHT) await writing.shift();
+        if (failed) break;
       }
     } finally {
+      await Promise.all(writing);
       await previous.catch(() => undefined);
     }
     await previous;
