@@ -134,10 +134,10 @@ export class InventoryService {
   /**
    * A resumed request (its earlier attempt died or failed part way) may have applied operations that a hundred
    * later changes have since pushed out of their position's recent operations. Their movements are in the ledger,
-   * or, when the attempt died between a position write and its ledger write, the change the operation made is
-   * still pending in the position's outbox or logged (the log is kept at least as long as idempotency keys): the
-   * movement is rebuilt from it, and written with the others. A first attempt cannot have applied any, and reads
-   * nothing more. `loaded`: the positions as read, with their recent operations, before any of these reads.
+   * or, while the relay has not written them yet, the change the operation made is pending in the position's
+   * outbox (or logged: the log is kept at least as long as idempotency keys): the movement is rebuilt from it for
+   * the answer (the relay writes it to the ledger). A first attempt cannot have applied any, and reads nothing
+   * more. `loaded`: the positions as read, with their recent operations, before any of these reads.
    */
   private async withRecorded(ctx: RequestContext, operations: readonly PositionOperation[], scope: OperationScope | null, loaded: ReadonlyMap<string, InventoryPositionRecord>): Promise<readonly PositionOperation[]> {
     if (!scope?.resumed) return operations;

@@ -73,9 +73,9 @@ export class PositionWriter {
   }
 
   /**
-   * Applies operations on distinct, existing positions with one round trip of compare-and-sets. When some lost a race — the bulk answer does not say which —
-   * the positions are read again and each of those operations goes through {@link apply}: one that did get
-   * written finds itself recorded there, the others decide again.
+   * Applies operations on distinct, existing positions with one round trip of compare-and-sets. When some lost a
+   * race — the bulk answer does not say which — the positions are read again and each of those operations goes
+   * through {@link apply}: one that did get written finds itself recorded there, the others decide again.
    */
   async applyMany(ctx: RequestContext, items: readonly { readonly operation: PositionOperation; readonly current: InventoryPositionRecord }[]): Promise<WrittenItem[]> {
     const done: WrittenItem[] = [];
