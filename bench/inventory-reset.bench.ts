@@ -3,6 +3,7 @@
  * (BENCHMARKS.md, "Daily inventory reset"). Runnable alone:
  *
  *   npx tsx bench/inventory-reset.bench.ts [--rows N] [--locations N]
+ *   BENCH_CLI_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npx tsx bench/inventory-reset.bench.ts   # the CLI's profile
  *
  * Each side runs in a child process of its own, against a store instance of its own (a fresh embedded store, or
  * a fresh database on MONGODB_URI) seeded identically (positions that exist, 1% of them with a sale after asOf),
@@ -27,6 +28,8 @@ import { startEmbeddedStore } from '../src/store/embedded-store.js';
 import { findJavaChildPid } from './lib/cpu-meter.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
+/** Extra node flags for the CLI child, e.g. `BENCH_CLI_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`. */
+const CLI_NODE_ARGS = (process.env['BENCH_CLI_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
 const SELF = fileURLToPath(import.meta.url);
 const RAW_CHUNK_ROWS = 500;
 /** Issue 4's goals for a reset of 1,000,000 rows: ≥ 0.8 of raw bulk writes' rows per second, RSS ≤ 256 MB. */
@@ -298,7 +301,7 @@ async function main(): Promise<void> {
       await seeded(uri, dbName);
       log('reset through the CLI…');
       // As `npm run cli` runs it (package.json): the heap cap keeps V8 from letting garbage pile up to 2x the live set.
-      const result = await runChild(['--max-old-space-size=128', '--import', 'tsx', 'src/cli/main.ts', 'import-inventory', file, '--as-of', asOf.toISOString(), '--json'], { MONGODB_URI: uri, MONGODB_DB: dbName, LOG_LEVEL: 'warn', NODE_ENV: 'production' }, storePid);
+      const result = await runChild([...CLI_NODE_ARGS, '--max-old-space-size=128', '--import', 'tsx', 'src/cli/main.ts', 'import-inventory', file, '--as-of', asOf.toISOString(), '--json'], { MONGODB_URI: uri, MONGODB_DB: dbName, LOG_LEVEL: 'warn', NODE_ENV: 'production' }, storePid);
       if (result.code !== 0) throw new Error(`reset failed (${result.code}):\n${result.stderr}\n${result.stdout}`);
       const job = JSON.parse(result.stdout) as { state: string; rowsApplied: number; rowsUnchanged: number; startedAt: string; finishedAt: string };
       if (job.state !== 'COMPLETED') throw new Error(`reset ended ${job.state}`);
