@@ -4,6 +4,7 @@ import { OUTBOX_SOURCES } from '../change-finalizers.js';
 import { decodeOutboxEntry, type StoredOutboxEntry, type WrittenOutbox } from '../outbox.js';
 import { changeFeedStateSchema, changeLogSchema } from '../models/change-log.model.js';
 import { isDuplicateKeyError } from './mongo-errors.js';
+import { findByIds } from './by-ids.js';
 
 /** A change event as the log stores it: `_id` is its sequence number, `epoch` the relay lease it was logged under. */
 export interface LoggedDocument {
@@ -215,12 +216,9 @@ export class ChangeLogRepository {
   /** The documents with their state and pending entries; those without entries are left out. */
   async readOutboxes(collection: string, ids: readonly string[]): Promise<OutboxDocumentValue[]> {
     if (ids.length === 0) return [];
-    const documents = await this.connection
-      .collection(collection)
-      .find({ _id: { $in: [...ids] } } as never, { projection: { recentOps: 0, recentChanges: 0, holds: 0 } })
-      .toArray();
+    const documents = await findByIds<OutboxDocumentValue & { outbox?: StoredOutboxEntry[] }>(this.connection.collection(collection), ids, { projection: { recentOps: 0, recentChanges: 0, holds: 0 } });
     const pending: OutboxDocumentValue[] = [];
-    for (const { outbox, ...document } of documents as unknown as (OutboxDocumentValue & { outbox?: StoredOutboxEntry[] })[]) {
+    for (const { outbox, ...document } of documents) {
       if (!outbox || outbox.length === 0) continue;
       pending.push({ ...document, outbox: outbox.map(decodeOutboxEntry), storedOutbox: outbox });
     }

@@ -4,6 +4,7 @@ import type { ChannelAvailabilityRecord } from '../../domain/inventory/inventory
 import { channelAvailabilitySchema, type ChannelAvailabilityDocument } from '../models/channel-availability.model.js';
 import { EmptyOutboxReads, encodeOutboxEntry, outboxOnInsert, withOutbox, WITHOUT_OUTBOX_ENTRIES, type OutboxSignal, type WrittenOutbox } from '../outbox.js';
 import { isDuplicateKeyError } from './mongo-errors.js';
+import { findByIds } from './by-ids.js';
 
 type StoredAvailability = ChannelAvailabilityDocument & { _id: string };
 
@@ -26,7 +27,7 @@ export class ChannelAvailabilityRepository {
   async findByKeys(keys: readonly string[]): Promise<ChannelAvailabilityRecord[]> {
     if (keys.length === 0) return [];
     // The driver's collection: the relay reads these for every batch, and a lookup by `_id` needs no casting.
-    const documents = (await this.model.collection.find({ _id: { $in: [...keys] } } as never, { projection: WITHOUT_OUTBOX_ENTRIES }).toArray()) as unknown as (StoredAvailability & { outboxAt?: Date })[];
+    const documents = await findByIds<StoredAvailability & { outboxAt?: Date }>(this.model.collection, keys, { projection: WITHOUT_OUTBOX_ENTRIES });
     return documents.map((document) =>
       this.emptyOutboxReads.note({ key: document._id, channelCode: document.channelCode, skuCode: document.skuCode, availableToSell: document.availableToSell, version: document.version, updatedAt: document.updatedAt }, document),
     );

@@ -6,6 +6,7 @@ import type { OutboxEntryValue } from '../../domain/changes/change-event.js';
 import { EmptyOutboxReads, encodeOutboxEntry, outboxOnInsert, withOutbox, WITHOUT_OUTBOX_ENTRIES, type OutboxSignal, type WrittenOutbox } from '../outbox.js';
 import { encodeAppliedOp, StoredRecentOps, UnreadRecentOps, type StoredAppliedOp } from '../applied-op-codec.js';
 import { isDuplicateKeyError } from './mongo-errors.js';
+import { findByIds } from './by-ids.js';
 
 type StoredPosition = InventoryPositionDocument & { _id: string };
 
@@ -118,15 +119,15 @@ export class InventoryPositionRepository {
    */
   async findByKeys(keys: readonly string[], { recentOps = true }: { readonly recentOps?: boolean } = {}): Promise<InventoryPositionRecord[]> {
     if (keys.length === 0) return [];
-    const documents = await this.model.collection.find({ _id: { $in: [...keys] } } as never, { projection: recentOps ? WITHOUT_OUTBOX_ENTRIES : WITHOUT_OUTBOX_ENTRIES_OR_OPS }).toArray();
-    return (documents as unknown as (StoredPosition & { outboxAt?: Date })[]).map((document) => this.emptyOutboxReads.note(recentOps ? toRecord(document) : recordOf(document, new UnreadRecentOps()), document));
+    const documents = await findByIds<StoredPosition & { outboxAt?: Date }>(this.model.collection, keys, { projection: recentOps ? WITHOUT_OUTBOX_ENTRIES : WITHOUT_OUTBOX_ENTRIES_OR_OPS });
+    return documents.map((document) => this.emptyOutboxReads.note(recentOps ? toRecord(document) : recordOf(document, new UnreadRecentOps()), document));
   }
 
   /** Quantities only: available-to-sell reads many positions and needs none of their operations. */
   async findQuantitiesByKeys(keys: readonly string[]): Promise<PositionQuantitiesRecord[]> {
     if (keys.length === 0) return [];
-    const documents = await this.model.collection.find({ _id: { $in: [...keys] } } as never, { projection: QUANTITIES }).toArray();
-    return (documents as unknown as Pick<StoredPosition, '_id' | 'skuCode' | 'locationCode' | 'onHand' | 'reserved' | 'safetyStock'>[]).map(({ _id, skuCode, locationCode, onHand, reserved, safetyStock }) => ({ key: _id, skuCode, locationCode, onHand, reserved, safetyStock }));
+    const documents = await findByIds<Pick<StoredPosition, '_id' | 'skuCode' | 'locationCode' | 'onHand' | 'reserved' | 'safetyStock'>>(this.model.collection, keys, { projection: QUANTITIES });
+    return documents.map(({ _id, skuCode, locationCode, onHand, reserved, safetyStock }) => ({ key: _id, skuCode, locationCode, onHand, reserved, safetyStock }));
   }
 
   /** Creates the position with its first operation; false when it already exists (someone else created it). */
