@@ -1,6 +1,7 @@
 import type { Connection, Model } from 'mongoose';
 import { pageOf, type Page, type PageRequest } from '../../domain/common/pagination.js';
 import { positionKey, type InventoryFlag, type InventoryMovementRecord, type InventoryReason } from '../../domain/inventory/inventory.types.js';
+import { isOnlyDuplicateKeyErrors } from './mongo-errors.js';
 import { inventoryMovementSchema, type InventoryMovementDocument } from '../models/inventory-movement.model.js';
 
 type StoredMovement = InventoryMovementDocument & { _id: string };
@@ -50,8 +51,7 @@ export class InventoryMovementRepository {
       await this.model.collection.insertMany(documents as never[], { ordered: false });
     } catch (error) {
       // Written before (a resumed chunk): the unique _id refuses the copy, which is the point.
-      const writeErrors = (error as { writeErrors?: { code?: number; err?: { code?: number } }[] }).writeErrors;
-      if (!Array.isArray(writeErrors) || writeErrors.length === 0 || !writeErrors.every((entry) => (entry.code ?? entry.err?.code) === 11000)) throw error;
+      if (!isOnlyDuplicateKeyErrors(error)) throw error;
     }
   }
 
@@ -82,15 +82,16 @@ export class InventoryMovementRepository {
     const filter: Record<string, unknown> = { positionKey: positionKey(skuCode, locationCode) };
     if (since) filter['at'] = { $gte: since };
     const paged = page.afterKey === null ? filter : { ...filter, orderKey: { $gt: page.afterKey } };
-    const extra = unwritten.filter((movement) => (since === null || movement.at >= since) && (page.afterKey === null || orderKeyOf(movement) > page.afterKey));
+    const listed = since === null ? unwritten : unwritten.filter((movement) => movement.at >= since);
+    const extra = page.afterKey === null ? listed : listed.filter((movement) => orderKeyOf(movement) > page.afterKey!);
     const documents = await this.model.find(paged).sort({ orderKey: 1 }).limit(page.first + 1).lean<StoredMovement[]>().exec();
     const written = documents.map(toRecord);
     const rows = extra.length === 0 ? written : mergeByOrder(written, extra).slice(0, page.first + 1);
     const count = () => this.model.countDocuments(filter).exec();
     return pageOf(rows, page, orderKeyOf, async () => {
-      if (extra.length === 0) return count();
-      const [total, alreadyWritten] = await Promise.all([count(), this.model.countDocuments({ _id: { $in: extra.map((movement) => movement.id) } }).exec()]);
-      return total + extra.length - alreadyWritten;
+      if (listed.length === 0) return count();
+      const [total, alreadyWritten] = await Promise.all([count(), this.model.countDocuments({ _id: { $in: listed.map((movement) => movement.id) } }).exec()]);
+      return total + listed.length - alreadyWritten;
     });
   }
 

@@ -11,3 +11,9 @@ export function isDuplicateKeyError(error: unknown, index?: string): boolean {
   // Some servers (the embedded one among them) omit keyPattern; the message names the index.
   return typeof message === 'string' && message.includes(index === '_id' ? '_id_' : index);
 }
+
+/** True when every write of an unordered bulk insert that failed failed as a duplicate key: the rest went in. */
+export function isOnlyDuplicateKeyErrors(error: unknown): boolean {
+  const writeErrors = (error as { writeErrors?: { code?: number; err?: { code?: number } }[] }).writeErrors;
+  return Array.isArray(writeErrors) && writeErrors.length > 0 && writeErrors.every((entry) => (entry.code ?? entry.err?.code) === 11000);
+}
