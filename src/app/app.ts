@@ -7,6 +7,7 @@ import type { RequestContext } from '../domain/common/request-context.js';
 import { createServices, type Services } from '../domain/services.js';
 import { AvailabilityDeriver } from '../domain/inventory/availability-deriver.js';
 import { LedgerRecorder } from '../domain/inventory/ledger-recorder.js';
+import { PriceHistoryRecorder } from '../domain/pricing/price-history-recorder.js';
 import { startChangeFeedRuntime, type ChangeFeedRuntime } from '../events/change-feed-runtime.js';
 import { Metrics } from '../server/metrics.js';
 import { openStore, type Store } from '../store/connection.js';
@@ -60,7 +61,7 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
   });
   const repositories = store.repositories;
   const changeFeed = options.changeFeed
-    ? await startChangeFeedRuntime(store, [new LedgerRecorder(repositories.inventoryMovements), new AvailabilityDeriver(repositories.inventoryPositions, repositories.channels, repositories.channelAvailability, repositories.skus, repositories.availabilityRederivations, logger.child({ component: 'availability' }))], config.changes, logger).catch(async (error: unknown) => {
+    ? await startChangeFeedRuntime(store, [new LedgerRecorder(repositories.inventoryMovements), new PriceHistoryRecorder(repositories.priceHistory), new AvailabilityDeriver(repositories.inventoryPositions, repositories.channels, repositories.channelAvailability, repositories.skus, repositories.availabilityRederivations, logger.child({ component: 'availability' }))], config.changes, logger).catch(async (error: unknown) => {
         await store.close();
         await embedded?.stop();
         throw error;

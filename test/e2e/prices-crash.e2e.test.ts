@@ -31,7 +31,7 @@ afterAll(() => pair?.close());
 const priceOfSku = async (sku: string) => (await clients[0]!(priceOf, { priceList: 'BASE', sku })).data?.price;
 const historyCount = async (sku: string) => (await clients[0]!(priceHistory, { priceList: 'BASE', sku, first: 0 })).data?.priceHistory.totalCount ?? 0;
 
-describe('a gateway killed between a price write and its history entry', () => {
+describe('a gateway killed right after a price write', () => {
   it('applies each item once when the client retries on another gateway, and never fails its own compare-and-set', async () => {
     const crashing = await startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName, FAILPOINTS: 'prices.after-price-write=crash' } });
     const before = await Promise.all(SKUS.map(async (sku) => ({ price: (await priceOfSku(sku))!, history: await historyCount(sku) })));
@@ -51,7 +51,21 @@ describe('a gateway killed between a price write and its history entry', () => {
   });
 });
 
-describe('a gateway killed between a price write and its history entry, then 16 changes before the retry', () => {
+describe('a gateway killed right after a price write, and no client ever retrying', () => {
+  it('still has the history entry: the relay writes it from the change, not the request', async () => {
+    const crashing = await startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName, FAILPOINTS: 'prices.after-price-write=crash' } });
+    const sku = 'S-4';
+    const before = { price: (await priceOfSku(sku))!, history: await historyCount(sku) };
+
+    await expect(graphqlClient(crashing.url, key)(setPrices, { priceList: 'BASE', items: [{ sku, amount: 444 }], key: 'crash-abandoned' })).rejects.toThrow();
+    expect(await crashing.exited()).toBe(137);
+
+    expect(await priceOfSku(sku)).toMatchObject({ amount: 444, version: before.price.version + 1 });
+    expect(await historyCount(sku)).toBe(before.history + 1);
+  });
+});
+
+describe('a gateway killed right after a price write, then 16 changes before the retry', () => {
   it('applies nothing twice although the price no longer remembers the operation, and writes its history entry once', async () => {
     const crashing = await startGatewayProcess({ env: { ...env, MONGODB_URI: inject('mongoUri'), MONGODB_DB: dbName, FAILPOINTS: 'prices.after-price-write=crash' } });
     const sku = 'S-5';

@@ -39,7 +39,7 @@ function serviceOver(prices: PriceRepository, history: PriceHistoryRepository): 
 
 /**
  * The price repositories of a process that dies after its `writesBeforeDeath`-th price write: that write lands,
- * and from then on no call (its history entry included) ever returns, as if the process were killed.
+ * and from then on no call ever returns, as if the process were killed.
  */
 function dyingAfter(writesBeforeDeath: number) {
   let writes = 0;
@@ -113,7 +113,7 @@ describe('setPrices on the real store', () => {
           });
           const key = `batch-${list}`;
 
-          // The first attempt dies after one of the writes it makes (that one lands without its history entry).
+          // The first attempt dies after one of the writes it makes (the relay has not written its history entry).
           const writes = items.filter((item, i) => item.compareVersion !== depths[indexes[i]!]! + 1).length;
           if (writes > 0) {
             const dying = dyingAfter(1 + (deathSeed % writes));
@@ -129,7 +129,7 @@ describe('setPrices on the real store', () => {
             const depth = depths[indexes[i]!]!;
             const result = retried.items[i]!;
             const stored = await repositories.prices.findByKey(`${list}:${item.sku}`);
-            const history = await repositories.priceHistory.page(list, item.sku, { first: 50, afterKey: null }, null);
+            const history = await app.services.prices.historyOf(contextFor(), list, item.sku, 50, null);
             expect(history.items.map((change) => change.after.version)).toEqual(Array.from({ length: stored?.version ?? 0 }, (_, v) => (stored?.version ?? 0) - v));
             if (item.compareVersion === depth + 1) {
               // A stale compare stays stale, whether or not the first attempt got to it.
@@ -171,7 +171,7 @@ describe('setPrices on the real store', () => {
         for (const loser of items.filter((item) => item.outcome === 'REJECTED')) {
           expect(loser.error).toMatchObject({ expectedVersion: depth, currentVersion: depth + 1, currentAmount: stored!.amount });
         }
-        const history = await repositories.priceHistory.page(list, 'S-0', { first: 50, afterKey: null }, null);
+        const history = await app.services.prices.historyOf(contextFor(), list, 'S-0', 50, null);
         expect(history.items).toHaveLength(depth + 1);
       }),
       { numRuns: 15 },
@@ -187,7 +187,7 @@ describe('setPrices on the real store', () => {
     expect(new Set(items.map((item) => item.price!.version)).size).toBe(16);
     const stored = await repositories.prices.findByKey(`${list}:S-1`);
     expect(stored?.version).toBe(16);
-    const history = await repositories.priceHistory.page(list, 'S-1', { first: 50, afterKey: null }, null);
+    const history = await app.services.prices.historyOf(contextFor(), list, 'S-1', 50, null);
     // Each entry's before is the previous entry's after: no lost update.
     const chain = [...history.items].reverse();
     chain.forEach((change, i) => expect(change.before).toEqual(i === 0 ? null : chain[i - 1]!.after));

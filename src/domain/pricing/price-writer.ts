@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { operationEventId, originOf, outboxEntry, type ChangeDraftValue } from '../changes/change-event.js';
+import { operationEventId, originOf, outboxEntry } from '../changes/change-event.js';
 import pMap from 'p-map';
 import type { ChangeLogRepository } from '../../store/repositories/change-log.repository.js';
 import type { PriceHistoryRepository } from '../../store/repositories/price-history.repository.js';
@@ -8,6 +8,7 @@ import { failpoint } from '../../faults/failpoints.js';
 import { DomainError } from '../common/errors.js';
 import type { RequestContext } from '../common/request-context.js';
 import { stableStringify } from '../common/stable-stringify.js';
+import { priceChangeOfChange } from './price-history-recorder.js';
 import { priceKey, type PriceChangeRecord, type PriceItemOutcomeRecord, type PriceRecord, type StalePriceErrorValue, type StoredPrice } from './pricing.types.js';
 import type { PriceItem } from './pricing.validation.js';
 
@@ -41,15 +42,15 @@ export interface PriceWriteRequest {
  *    retries, the key used again after it expired is a new one. The request digest is older than scopes; it keeps
  *    apart the ids of records written before them, whose scope is `${apiKeyId}:${idempotencyKey}`.
  * 2. An item is one conditional update of its price document (CAS on the version read) that sets the new
- *    amount, bumps the version and pushes the operation id onto the document's bounded `recentChanges`, so
- *    "applied" and "recorded as applied" cannot separate. Then the history entry is inserted under the same id.
+ *    amount, bumps the version, pushes the operation id onto the document's bounded `recentChanges` and the
+ *    change, with the operation id, onto its outbox, so "applied" and "recorded as applied" cannot separate. The
+ *    relay writes the history entry from the change under the same id (PriceHistoryRecorder).
  * 3. A retry (the request's idempotency record was left IN_PROGRESS by a crash and taken over after its lease, or
  *    released by an error and sent again) finds its operation id in `recentChanges`, in the history, or — for a
- *    price written by an attempt that died before its history entry and changed 16 times since — as the change
- *    event the write made (its id derives from the operation id: {@link operationEventId}), pending in the
- *    price's outbox or logged. It reports the stored outcome and inserts the history entry if the crash came
- *    before it: it never fails its own compare-and-set and never applies twice. A first attempt cannot find its
- *    ids anywhere and looks nowhere but the price it reads anyway.
+ *    price whose entry the relay has not written yet and that changed 16 times since — as the change event the
+ *    write made (its id derives from the operation id: {@link operationEventId}), pending in the price's outbox
+ *    or logged. It reports the stored outcome: it never fails its own compare-and-set and never applies twice. A
+ *    first attempt cannot find its ids anywhere and looks nowhere but the price it reads anyway.
  *
  * Items are independent: a stale compareVersion rejects only its own item.
  */
@@ -64,7 +65,7 @@ export class PriceWriter {
     const digest = createHash('sha256').update(stableStringify({ priceList: request.priceList, items: request.items })).digest('hex').slice(0, 16);
     const operationId = (index: number) => `${request.operationScope}:${digest}:${index}`;
     const keys = request.items.map((item) => priceKey(request.priceList, item.sku));
-    const [stored, recorded] = await Promise.all([this.prices.findForWrite(keys), request.resumed ? this.recorded(ctx, request, keys, operationId) : new Map<string, PriceChangeRecord>()]);
+    const [stored, recorded] = await Promise.all([this.prices.findForWrite(keys), request.resumed ? this.recorded(request, keys, operationId) : new Map<string, PriceChangeRecord>()]);
     const storedByKey = new Map(stored.map((price) => [price.record.key, price]));
     return pMap(
       request.items,
@@ -82,18 +83,17 @@ export class PriceWriter {
 
   /**
    * What earlier attempts of a resumed request applied, by operation id: from the history, else rebuilt from the
-   * change event the write made (an attempt that died before its history entry) and written to the history. The
-   * prices' outboxes are read before the log (an entry leaves its outbox only once logged).
+   * change event the write made (one the relay has not written to the history yet). The prices' outboxes are read
+   * before the log (an entry leaves its outbox only once logged).
    */
-  private async recorded(ctx: RequestContext, request: PriceWriteRequest, keys: readonly string[], operationId: (index: number) => string): Promise<Map<string, PriceChangeRecord>> {
+  private async recorded(request: PriceWriteRequest, keys: readonly string[], operationId: (index: number) => string): Promise<Map<string, PriceChangeRecord>> {
     const ids = request.items.map((_, index) => operationId(index));
     const recorded = new Map((await this.history.findByIds(ids)).map((change) => [change.id, change]));
     const byEventId = new Map(ids.filter((id) => !recorded.has(id)).map((id) => [operationEventId('Price', id), id]));
     const rebuilt = (await this.changeLog.findChanges('Price', keys, [...byEventId.keys()])).flatMap((change) => {
       const id = byEventId.get(change.eventId);
-      return id ? [priceChangeOfEvent(ctx, request, id, change)] : [];
+      return id ? [priceChangeOfChange(id, change)] : [];
     });
-    await Promise.all(rebuilt.map((change) => this.history.ensure(change)));
     for (const change of rebuilt) recorded.set(change.id, change);
     return recorded;
   }
@@ -103,11 +103,8 @@ export class PriceWriter {
     let current = initial;
     for (let attempt = 0; attempt <= MAX_RACE_RETRIES; attempt++) {
       const earlier = current?.recentChanges.find((change) => change.id === id);
-      if (earlier) {
-        // An earlier attempt wrote the price and may have died before its history entry.
-        await this.history.ensure(earlier);
-        return applied(index, earlier, current!.record);
-      }
+      // Written by an earlier attempt of this request.
+      if (earlier) return applied(index, earlier, current!.record);
       const record = current?.record ?? null;
       const stale = staleness(request.priceList, item, record);
       if (stale) return { index, outcome: 'REJECTED', price: record, change: null, error: stale };
@@ -130,16 +127,16 @@ export class PriceWriter {
         ctx.now,
         {
           version: change.after.version,
-          // `previous`: with the rest, what a retry rebuilds the history entry from if this attempt dies before writing it.
+          // `previous`: with the rest, what the history entry is made from (price-history-recorder.ts).
           data: { priceList: request.priceList, sku: item.sku, currency: request.currency, amount: item.amount, compareAtAmount, channels: request.channels, previous: change.before && { amount: change.before.amount, compareAtAmount: change.before.compareAtAmount } },
+          operationId: id,
         },
         operationEventId('Price', id),
       );
       const written = change.before === null ? await this.prices.insert(change, entry) : await this.prices.apply({ ...change, before: change.before }, entry);
       if (written) {
-        // Fault tests stop the process here: the price is written, its history entry is not.
+        // Fault tests stop the process here: the price is written, its history entry is the relay's to write.
         await failpoint('prices.after-price-write');
-        await this.history.ensure(change);
         return applied(index, change, record);
       }
       // Someone else wrote the price between our read and write: decide again on what is stored now.
@@ -147,23 +144,6 @@ export class PriceWriter {
     }
     throw new DomainError('CONFLICT', `The price of SKU "${item.sku}" in price list "${request.priceList}" kept changing while it was written; retry the request.`);
   }
-}
-
-/** The history entry of a change, as the change event its price write made records it. */
-function priceChangeOfEvent(ctx: RequestContext, request: PriceWriteRequest, id: string, change: ChangeDraftValue): PriceChangeRecord {
-  type State = { readonly amount: number; readonly compareAtAmount: number | null };
-  const data = change.data as State & { readonly priceList: string; readonly sku: string; readonly previous?: State | null };
-  return {
-    id,
-    priceList: data.priceList,
-    sku: data.sku,
-    before: data.previous ? { amount: data.previous.amount, compareAtAmount: data.previous.compareAtAmount, version: change.version - 1 } : null,
-    after: { amount: data.amount, compareAtAmount: data.compareAtAmount, version: change.version },
-    apiKeyId: ctx.caller.keyId,
-    apiKey: ctx.caller.name,
-    idempotencyKey: request.idempotencyKey,
-    at: change.at,
-  };
 }
 
 /** The item's result for a change that is stored (now or by an earlier attempt of the same request). */

@@ -13,6 +13,7 @@ import type { RequestContext } from '../common/request-context.js';
 import { codeSchema, regionSchema } from '../common/validation.js';
 import { assertCanWritePriceList, canSeePriceList } from './price-list-access.js';
 import { selectPrice } from './price-selection.js';
+import { priceChangesOfChanges } from './price-history-recorder.js';
 import { PriceWriter } from './price-writer.js';
 import { priceKey, type PriceBatchOutcome, type PriceChangeRecord, type PriceListRecord, type PriceRecord, type PriceResolutionRecord } from './pricing.types.js';
 import { priceBatchSchema } from './pricing.validation.js';
@@ -27,7 +28,7 @@ export class PriceService {
     private readonly skus: SkuRepository,
     private readonly channels: ChannelRepository,
     private readonly idempotency: IdempotencyService,
-    changeLog: ChangeLogRepository,
+    private readonly changeLog: ChangeLogRepository,
   ) {
     this.writer = new PriceWriter(prices, history, changeLog);
   }
@@ -53,7 +54,9 @@ export class PriceService {
       throw new DomainError('BAD_USER_INPUT', `Invalid cursor "${after}": pass an endCursor from a previous page of priceHistory.`, { argument: 'after' });
     }
     if (!(await this.visibleList(ctx, priceList))) return pageOf<PriceChangeRecord>([], request, (change) => String(change.after.version), async () => 0);
-    return this.history.page(priceList, sku, request, beforeVersion);
+    // The outbox before the history: an entry leaves the outbox only once the relay has written it to the history.
+    const unwritten = priceChangesOfChanges(await this.changeLog.pendingChanges('Price', [priceKey(priceList, sku)]));
+    return this.history.page(priceList, sku, request, beforeVersion, unwritten);
   }
 
   /**

@@ -2,7 +2,7 @@ import type { Connection, Model } from 'mongoose';
 import { pageOf, type Page, type PageRequest } from '../../domain/common/pagination.js';
 import type { PriceChangeRecord } from '../../domain/pricing/pricing.types.js';
 import { priceHistorySchema, type PriceHistoryDocument } from '../models/price-history.model.js';
-import { isDuplicateKeyError } from './mongo-errors.js';
+import { isOnlyDuplicateKeyErrors } from './mongo-errors.js';
 
 type StoredChange = PriceHistoryDocument & { _id: string };
 
@@ -29,15 +29,19 @@ export class PriceHistoryRepository {
     this.model = connection.model<StoredChange>('PriceChange', priceHistorySchema);
   }
 
-  /** Inserts the entry unless one with its id exists: safe to repeat, so a retried item never duplicates it. */
-  async ensure(change: PriceChangeRecord): Promise<void> {
-    const { id, ...entry } = change;
+  /**
+   * Writes the entries that do not exist yet, in one round trip (the relay, from the changes: PriceHistoryRecorder);
+   * those written before are left as they are.
+   */
+  async insertManyIfAbsent(changes: readonly PriceChangeRecord[]): Promise<void> {
+    if (changes.length === 0) return;
+    const documents = changes.map(({ id, ...entry }) => ({ _id: id, ...entry, before: entry.before ? { ...entry.before } : null, after: { ...entry.after } }));
     try {
-      await this.model.updateOne({ _id: id }, { $setOnInsert: { ...entry, before: entry.before ? { ...entry.before } : null, after: { ...entry.after } } }, { upsert: true }).exec();
+      // The driver's collection, as the inventory ledger's (mongoose's per-document validation adds nothing here).
+      await this.model.collection.insertMany(documents as never[], { ordered: false });
     } catch (error) {
-      // Two upserts of the same id raced (possible on real MongoDB): the other one inserted it.
-      if (isDuplicateKeyError(error, '_id')) return;
-      throw error;
+      // Written before (a batch drained again): the unique _id refuses the copy, which is the point.
+      if (!isOnlyDuplicateKeyErrors(error)) throw error;
     }
   }
 
@@ -47,11 +51,24 @@ export class PriceHistoryRepository {
     return documents.map(toRecord);
   }
 
-  /** One page of a price's history, newest first (by version); cursors carry the version. */
-  async page(priceList: string, sku: string, request: PageRequest, beforeVersion: number | null): Promise<Page<PriceChangeRecord>> {
+  /**
+   * One page of a price's history, newest first (by version); cursors carry the version. `unwritten`: the price's
+   * entries the relay may not have written yet (from its outbox, read before this), merged in by id and version.
+   */
+  async page(priceList: string, sku: string, request: PageRequest, beforeVersion: number | null, unwritten: readonly PriceChangeRecord[] = []): Promise<Page<PriceChangeRecord>> {
     const query = { priceList, sku };
     const paged = beforeVersion === null ? query : { ...query, 'after.version': { $lt: beforeVersion } };
     const documents = await this.model.find(paged).sort({ 'after.version': -1 }).limit(request.first + 1).lean<StoredChange[]>().exec();
-    return pageOf(documents.map(toRecord), request, (change) => String(change.after.version), () => this.model.countDocuments(query).exec());
+    const written = documents.map(toRecord);
+    const extra = unwritten.filter((change) => beforeVersion === null || change.after.version < beforeVersion);
+    const ids = new Set(written.map((change) => change.id));
+    const rows = extra.length === 0 ? written : [...written, ...extra.filter((change) => !ids.has(change.id))].sort((a, b) => b.after.version - a.after.version).slice(0, request.first + 1);
+    const count = () => this.model.countDocuments(query).exec();
+    return pageOf(rows, request, (change) => String(change.after.version), async () => {
+      if (unwritten.length === 0) return count();
+      const [total, alreadyWritten] = await Promise.all([count(), this.model.countDocuments({ _id: { $in: unwritten.map((change) => change.id) } }).exec()]);
+      return total + unwritten.length - alreadyWritten;
+    });
   }
 }
+
