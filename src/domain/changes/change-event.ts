@@ -38,9 +38,10 @@ export interface OutboxEntryValue {
   readonly data?: Readonly<Record<string, unknown>>;
   readonly delta?: Readonly<Record<string, number>>;
   /**
-   * The operation that made the change, when the ledger records it as a movement under that id (position writes
-   * of adjustInventory, setInventory, commitReservation): the relay writes the movement from the change before
-   * the entry leaves the outbox. Never logged nor delivered: it holds the API key's id and the client's key.
+   * The operation that made the change, when a record is kept per operation under that id: the inventory ledger's
+   * movement (position writes of adjustInventory, setInventory, commitReservation) or the price history's entry
+   * (setPrices). The relay writes that record from the change before the entry leaves the outbox. Never logged nor
+   * delivered: it holds the API key's id and the client's idempotency key.
    */
   readonly operationId?: string;
 }
