@@ -14,7 +14,7 @@ import { copyIndexes, type MovementDoc } from './inventory-raw.js';
  *   compare-and-set itself: {@link RawChangeFeed.outboxUpdate});
  * - a drain loop takes what the requests wrote, up to 500 documents per batch (the relay's batch size), appends
  *   their events to a change log with consecutive sequence numbers (one `insertMany`), then writes the ledger's
- *   movements of the batch (one unordered `insertMany`, as the gateway's LedgerRecorder) alongside deriving each
+ *   movements of the batch (one unordered `insertMany`, as the gateway's relay) alongside deriving each
  *   channel's available-to-sell for the SKUs in the batch (positions and stored values read by `$in`, changed
  *   values written by compare-and-set with their own outbox entry, in one `bulkWrite`), then clears the drained
  *   outboxes (one `bulkWrite` of `{ _id, version }` compare-and-sets);

@@ -232,7 +232,7 @@ export class RawInventory {
     const written = this.design.positionWrite === 'findAndModify' ? await this.findAndModifyAll(requestKey, items) : await this.readAndCasAll(requestKey, items);
     if (written.some((entry) => entry === null)) return null;
     const entries = written as Written[];
-    // With the change feed the ledger is its relay's to write, from the changes (as the gateway's LedgerRecorder).
+    // With the change feed the ledger is its relay's to write, from the changes (as the gateway's relay does).
     if (!this.feed) {
       if (entries.length === 1) await this.movements.insertOne(entries[0]!.movement);
       else await this.movements.insertMany(entries.map((entry) => entry.movement));

@@ -6,8 +6,9 @@ import { SCOPES, type Caller } from '../domain/access/access.types.js';
 import type { RequestContext } from '../domain/common/request-context.js';
 import { createServices, type Services } from '../domain/services.js';
 import { AvailabilityDeriver } from '../domain/inventory/availability-deriver.js';
-import { LedgerRecorder } from '../domain/inventory/ledger-recorder.js';
-import { PriceHistoryRecorder } from '../domain/pricing/price-history-recorder.js';
+import { OperationRecorder } from '../domain/changes/operation-recorder.js';
+import { movementsOfChanges } from '../domain/inventory/ledger-recorder.js';
+import { priceChangesOfChanges } from '../domain/pricing/price-history-recorder.js';
 import { startChangeFeedRuntime, type ChangeFeedRuntime } from '../events/change-feed-runtime.js';
 import { Metrics } from '../server/metrics.js';
 import { openStore, type Store } from '../store/connection.js';
@@ -60,8 +61,14 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
     throw error;
   });
   const repositories = store.repositories;
+  // Written by the relay from each batch of changes, before the changes leave their outboxes.
+  const derivers = [
+    new OperationRecorder(movementsOfChanges, (movements) => repositories.inventoryMovements.insertManyIfAbsent(movements)),
+    new OperationRecorder(priceChangesOfChanges, (changes) => repositories.priceHistory.insertManyIfAbsent(changes)),
+    new AvailabilityDeriver(repositories.inventoryPositions, repositories.channels, repositories.channelAvailability, repositories.skus, repositories.availabilityRederivations, logger.child({ component: 'availability' })),
+  ];
   const changeFeed = options.changeFeed
-    ? await startChangeFeedRuntime(store, [new LedgerRecorder(repositories.inventoryMovements), new PriceHistoryRecorder(repositories.priceHistory), new AvailabilityDeriver(repositories.inventoryPositions, repositories.channels, repositories.channelAvailability, repositories.skus, repositories.availabilityRederivations, logger.child({ component: 'availability' }))], config.changes, logger).catch(async (error: unknown) => {
+    ? await startChangeFeedRuntime(store, derivers, config.changes, logger).catch(async (error: unknown) => {
         await store.close();
         await embedded?.stop();
         throw error;

@@ -50,7 +50,7 @@ interface PreparedWrite {
  * id in the position. An operation whose id the position already holds is not applied again: that is what
  * makes an item exactly-once across client retries, concurrent duplicates and a gateway killed after the
  * position write. The write's change event carries the operation id, and the relay writes the ledger movement
- * from it (LedgerRecorder): the position write is the only write of an operation.
+ * from it (OperationRecorder): the position write is the only write of an operation.
  */
 export class PositionWriter {
   constructor(private readonly positions: InventoryPositionRepository) {}

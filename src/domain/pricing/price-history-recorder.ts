@@ -1,25 +1,10 @@
-import type { ChangeDeriver } from '../../events/change-relay.js';
-import type { PriceHistoryRepository } from '../../store/repositories/price-history.repository.js';
 import type { ChangeDraftValue } from '../changes/change-event.js';
+import { recordsOfOperations } from '../changes/operation-recorder.js';
 import type { PriceChangeRecord } from './pricing.types.js';
 
-/**
- * Writes the price history from the change log's side of a price write, as the inventory ledger is written
- * (ledger-recorder.ts): each price change that records an operation becomes its history entry, inserted by the
- * relay before the change leaves the price's outbox, so no applied change lacks its entry whatever dies when.
- * Readers take entries still pending from the price's outbox ({@link PriceService.historyOf}).
- */
-export class PriceHistoryRecorder implements ChangeDeriver {
-  constructor(private readonly history: PriceHistoryRepository) {}
-
-  async derive(changes: readonly ChangeDraftValue[]): Promise<void> {
-    await this.history.insertManyIfAbsent(priceChangesOfChanges(changes));
-  }
-}
-
-/** The history entries the store holds, or will hold once the relay has them, for these price changes. */
+/** The history entries the store holds, or will once the relay has them (OperationRecorder), for these changes. */
 export function priceChangesOfChanges(changes: readonly ChangeDraftValue[]): PriceChangeRecord[] {
-  return changes.flatMap((change) => (change.entity === 'Price' && change.operationId !== undefined ? [priceChangeOfChange(change.operationId, change)] : []));
+  return recordsOfOperations(changes, 'Price', priceChangeOfChange);
 }
 
 /** The history entry of operation `operationId`, from the change its price write made (`previous`: the state before). */

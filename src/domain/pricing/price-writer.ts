@@ -44,7 +44,7 @@ export interface PriceWriteRequest {
  * 2. An item is one conditional update of its price document (CAS on the version read) that sets the new
  *    amount, bumps the version, pushes the operation id onto the document's bounded `recentChanges` and the
  *    change, with the operation id, onto its outbox, so "applied" and "recorded as applied" cannot separate. The
- *    relay writes the history entry from the change under the same id (PriceHistoryRecorder).
+ *    relay writes the history entry from the change under the same id (OperationRecorder).
  * 3. A retry (the request's idempotency record was left IN_PROGRESS by a crash and taken over after its lease, or
  *    released by an error and sent again) finds its operation id in `recentChanges`, in the history, or — for a
  *    price whose entry the relay has not written yet and that changed 16 times since — as the change event the

@@ -30,7 +30,7 @@ export class PriceHistoryRepository {
   }
 
   /**
-   * Writes the entries that do not exist yet, in one round trip (the relay, from the changes: PriceHistoryRecorder);
+   * Writes the entries that do not exist yet, in one round trip (the relay, from the changes: OperationRecorder);
    * those written before are left as they are.
    */
   async insertManyIfAbsent(changes: readonly PriceChangeRecord[]): Promise<void> {
