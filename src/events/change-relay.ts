@@ -9,8 +9,8 @@ import type { EventBus } from './bus/event-bus.js';
 import { decodePending, encodeChanges, encodePending, TOPICS } from './change-codec.js';
 
 /**
- * Something recorded from the events before they leave their outboxes: the ledger's movements, available-to-sell
- * (written back with its own events).
+ * Something recorded from the events before they leave their outboxes: the inventory ledger's movements and the
+ * price history's entries (OperationRecorder), available-to-sell (written back with its own events).
  */
 export interface ChangeDeriver {
   /**
@@ -289,7 +289,7 @@ export class ChangeRelay {
     this.finishesInFlight++;
     this.finishing = this.finishing.then(async () => {
       try {
-        // Derived records (the ledger, available-to-sell) are written before the source events leave their
+        // Derived records (ledger, price history, available-to-sell) are written before the source events leave their
         // outboxes, from all of them (logged now or by a relay that died): a crash in between derives again, and
         // what is already written is not written twice. The derivers are independent of one another.
         await Promise.all(this.derivers.map((deriver) => deriver.derive(drafts)));

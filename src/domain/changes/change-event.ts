@@ -66,8 +66,8 @@ export interface ChangeEventValue {
 }
 
 /**
- * A change before the relay sequenced it. `operationId`: the entry's, for the ledger ({@link OutboxEntryValue});
- * the relay leaves it out of the logged event.
+ * A change before the relay sequenced it. `operationId`: the entry's, for the records kept per operation
+ * ({@link OutboxEntryValue}); the relay leaves it out of the logged event.
  */
 export type ChangeDraftValue = Omit<ChangeEventValue, 'seq' | 'loggedAt'> & { readonly operationId?: string };
 
