@@ -6,7 +6,6 @@ import type { InventoryMovementRepository } from '../../store/repositories/inven
 import type { InventoryPositionRepository } from '../../store/repositories/inventory-position.repository.js';
 import type { SkuRepository } from '../../store/repositories/sku.repository.js';
 import { assertChannelAccess } from '../access/channel-access.js';
-import { operationEventId } from '../changes/change-event.js';
 import { MAX_BATCH_ITEMS } from '../common/batch.js';
 import { runBatchMutation, unknownReferences } from '../common/batch-mutation.js';
 import { DomainError, invalidInput, type ErrorResultValue, type InputIssue } from '../common/errors.js';
@@ -19,8 +18,8 @@ import { availabilityOf } from './availability.js';
 import { decideAdjustment, decideSet } from './inventory-decisions.js';
 import { positionKey, positionView, type InventoryBatchOutcome, type InventoryItemOutcomeRecord, type InventoryMovementRecord, type InventoryPositionFilter, type InventoryPositionRecord, type SkuAvailabilityRecord } from './inventory.types.js';
 import { adjustmentBatchSchema, setBatchSchema } from './inventory.validation.js';
-import { movementsOfChanges } from './ledger-recorder.js';
-import { appliedOpOfChange, movementOf, PositionWriter, type PositionOperation, type WrittenItem } from './position-writer.js';
+import { findMovements, movementsOfChanges } from './ledger-recorder.js';
+import { PositionWriter, type PositionOperation, type WrittenItem } from './position-writer.js';
 
 /** Positions written in parallel per batch; items on the same position are applied in order, one at a time. */
 const POSITION_CONCURRENCY = 8;
@@ -103,7 +102,7 @@ export class InventoryService {
           const policy = checked.locations.get(item.location)!.negativeStockPolicy;
           return { index, opId: `${scope.id}:${index}`, ...ids, reason: item.reason, referenceDocument: item.referenceDocument ?? null, idempotencyKey, decide: (current) => decideAdjustment(current, item.delta, policy, ids) };
         });
-        return this.applyAll(ctx, await this.withRecorded(ctx, operations, scope, checked.positions), checked.positions);
+        return this.applyAll(ctx, await this.withRecorded(operations, scope, checked.positions), checked.positions);
       },
     });
   }
@@ -126,7 +125,7 @@ export class InventoryService {
           const ids = { skuCode: item.sku, locationCode: item.location };
           return { index, opId: `${prefix}:${index}`, ...ids, reason: item.reason ?? 'CYCLE_COUNT', referenceDocument: item.referenceDocument ?? null, idempotencyKey: idempotencyKey ?? null, kind: 'SET', decide: (current) => decideSet(current, item.onHand, item.compareOnHand, item.safetyStock, ids) };
         });
-        return this.applyAll(ctx, await this.withRecorded(ctx, operations, scope, checked.positions), checked.positions);
+        return this.applyAll(ctx, await this.withRecorded(operations, scope, checked.positions), checked.positions);
       },
     });
   }
@@ -139,19 +138,11 @@ export class InventoryService {
    * the answer (the relay writes it to the ledger). A first attempt cannot have applied any, and reads nothing
    * more. `loaded`: the positions as read, with their recent operations, before any of these reads.
    */
-  private async withRecorded(ctx: RequestContext, operations: readonly PositionOperation[], scope: OperationScope | null, loaded: ReadonlyMap<string, InventoryPositionRecord>): Promise<readonly PositionOperation[]> {
+  private async withRecorded(operations: readonly PositionOperation[], scope: OperationScope | null, loaded: ReadonlyMap<string, InventoryPositionRecord>): Promise<readonly PositionOperation[]> {
     if (!scope?.resumed) return operations;
     const forgotten = operations.filter((operation) => !loaded.get(positionKey(operation.skuCode, operation.locationCode))?.recentOps.find(operation.opId));
     if (forgotten.length === 0) return operations;
-    const recorded = new Map((await this.movements.findByIds(forgotten.map((operation) => operation.opId))).map((movement) => [movement.id, movement]));
-    const byEventId = new Map(forgotten.filter((operation) => !recorded.has(operation.opId)).map((operation) => [operationEventId('InventoryPosition', operation.opId), operation]));
-    if (byEventId.size > 0) {
-      const keys = new Set([...byEventId.values()].map((operation) => positionKey(operation.skuCode, operation.locationCode)));
-      for (const change of await this.changeLog.findChanges('InventoryPosition', [...keys], [...byEventId.keys()])) {
-        const operation = byEventId.get(change.eventId);
-        if (operation) recorded.set(operation.opId, movementOf(ctx, operation, appliedOpOfChange(operation.opId, change)));
-      }
-    }
+    const recorded = await findMovements({ movements: this.movements, changeLog: this.changeLog }, forgotten.map((operation) => ({ opId: operation.opId, positionKey: positionKey(operation.skuCode, operation.locationCode) })));
     return operations.map((operation) => {
       const movement = recorded.get(operation.opId);
       return movement ? { ...operation, recorded: movement } : operation;

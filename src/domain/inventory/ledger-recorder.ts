@@ -1,4 +1,6 @@
-import type { ChangeDraftValue } from '../changes/change-event.js';
+import type { ChangeLogRepository } from '../../store/repositories/change-log.repository.js';
+import type { InventoryMovementRepository } from '../../store/repositories/inventory-movement.repository.js';
+import { operationEventId, type ChangeDraftValue } from '../changes/change-event.js';
 import { recordsOfOperations } from '../changes/operation-recorder.js';
 import type { InventoryFlag, InventoryMovementRecord, InventoryReason } from './inventory.types.js';
 
@@ -30,4 +32,28 @@ export function movementOfChange(operationId: string, change: ChangeDraftValue):
     flags: data.flags ?? [],
     at: change.at,
   };
+}
+
+/**
+ * The movements of these operations wherever they are, for a resumed request or reset run whose operations their
+ * positions no longer remember: in the ledger, else rebuilt from the change the operation made (its event id
+ * derives from the operation id), pending in the position's outbox while the relay has not written the movement,
+ * or logged (the log is kept at least as long as idempotency keys). Absent: never applied.
+ */
+export async function findMovements(
+  stores: { readonly movements: InventoryMovementRepository; readonly changeLog: ChangeLogRepository },
+  operations: readonly { readonly opId: string; readonly positionKey: string }[],
+): Promise<Map<string, InventoryMovementRecord>> {
+  const found = new Map<string, InventoryMovementRecord>();
+  if (operations.length === 0) return found;
+  for (const movement of await stores.movements.findByIds(operations.map((operation) => operation.opId))) found.set(movement.id, movement);
+  const byEventId = new Map(operations.filter((operation) => !found.has(operation.opId)).map((operation) => [operationEventId('InventoryPosition', operation.opId), operation]));
+  if (byEventId.size === 0) return found;
+  const keys = [...new Set([...byEventId.values()].map((operation) => operation.positionKey))];
+  // findChanges reads the outboxes before the log: an entry leaves its outbox only once it is logged.
+  for (const change of await stores.changeLog.findChanges('InventoryPosition', keys, [...byEventId.keys()])) {
+    const operation = byEventId.get(change.eventId);
+    if (operation) found.set(operation.opId, movementOfChange(operation.opId, change));
+  }
+  return found;
 }

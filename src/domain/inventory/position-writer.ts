@@ -1,4 +1,4 @@
-import { operationEventId, originOf, outboxEntry, type ChangeDraftValue } from '../changes/change-event.js';
+import { operationEventId, originOf, outboxEntry } from '../changes/change-event.js';
 import pMap from 'p-map';
 import type { InventoryPositionRepository, PositionChange } from '../../store/repositories/inventory-position.repository.js';
 import { failpoint } from '../../faults/failpoints.js';
@@ -150,13 +150,4 @@ export function movementOf(ctx: RequestContext, operation: PositionOperation, op
     flags: op.flags,
     at: op.at,
   };
-}
-
-/**
- * The operation as the change it made records it (see the position finalizer in store/change-finalizers.ts):
- * onHand after it, its delta, its flags and time.
- */
-export function appliedOpOfChange(opId: string, change: ChangeDraftValue): AppliedOp {
-  const data = change.data as { readonly onHand: number; readonly delta: { readonly onHand: number }; readonly flags?: AppliedOp['flags'] };
-  return { id: opId, delta: data.delta.onHand, onHandBefore: data.onHand - data.delta.onHand, onHandAfter: data.onHand, flags: data.flags ?? [], at: change.at };
 }

@@ -4,8 +4,7 @@ import { operationEventId, outboxEntry, systemOrigin } from '../../changes/chang
 import { RECENT_OPS_KEPT, type InventoryPositionRepository, type ResetWrite } from '../../../store/repositories/inventory-position.repository.js';
 import { DomainError } from '../../common/errors.js';
 import { positionKey, type AppliedOp, type InventoryMovementRecord, type InventoryPositionRecord } from '../inventory.types.js';
-import { movementsOfChanges } from '../ledger-recorder.js';
-import { appliedOpOfChange } from '../position-writer.js';
+import { findMovements, movementsOfChanges } from '../ledger-recorder.js';
 import type { ResetRequester, StalePositionValue } from './inventory-reset.types.js';
 import { decideReset, isAbsoluteReason, needsLedger, type ReplayableOp, type ResetDecision } from './reset-decisions.js';
 
@@ -136,19 +135,8 @@ export class ResetWriter {
    * that died between a chunk's positions and its ledger gets the movement rebuilt, not lost.
    */
   private async appliedBefore(targets: readonly ResetTarget[]): Promise<Map<string, AppliedOp>> {
-    const found = new Map<string, AppliedOp>();
-    if (targets.length === 0) return found;
-    for (const movement of await this.movements.findByIds(targets.map((target) => target.opId))) {
-      found.set(movement.id, { id: movement.id, delta: movement.delta, onHandBefore: movement.onHandBefore, onHandAfter: movement.onHandAfter, flags: movement.flags, at: movement.at, kind: 'RESET' });
-    }
-    const byEventId = new Map(targets.filter((target) => !found.has(target.opId)).map((target) => [operationEventId('InventoryPosition', target.opId), target]));
-    if (byEventId.size === 0) return found;
-    const keys = new Set([...byEventId.values()].map((target) => positionKey(target.skuCode, target.locationCode)));
-    for (const change of await this.changeLog.findChanges('InventoryPosition', [...keys], [...byEventId.keys()])) {
-      const target = byEventId.get(change.eventId);
-      if (target) found.set(target.opId, { ...appliedOpOfChange(target.opId, change), kind: 'RESET' });
-    }
-    return found;
+    const movements = await findMovements({ movements: this.movements, changeLog: this.changeLog }, targets.map((target) => ({ opId: target.opId, positionKey: positionKey(target.skuCode, target.locationCode) })));
+    return new Map([...movements].map(([id, movement]) => [id, { id, delta: movement.delta, onHandBefore: movement.onHandBefore, onHandAfter: movement.onHandAfter, flags: movement.flags, at: movement.at, kind: 'RESET' }]));
   }
 
   /**
